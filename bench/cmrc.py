@@ -1,0 +1,76 @@
+"""CMRC 2018 as an open corpus: every context is a document; shared by the bench scripts.
+
+Data: bench/data/cmrc2018 (CC BY-SA 4.0, see its README and LICENCE).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.documents import Document
+from index.encoders import Encoder, load_encoder
+from qa.reference import reference_texts, reference_vectors
+from index.store import PassageIndex, build_index, index_exists, load_index, read_manifest, save_index
+
+DATA = Path(__file__).resolve().parent / "data" / "cmrc2018"
+CACHE = Path(__file__).resolve().parent / ".cache"
+SPLITS = {"dev": DATA, "trial": DATA / "trial"}
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    context_id: str
+    question: str
+    answers: tuple[str, ...]
+
+
+def load_contexts(split: str) -> list[Document]:
+    documents = []
+    for line in (SPLITS[split] / "contexts.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        text = row["context"]
+        documents.append(
+            Document(row["context_id"], text, hashlib.sha256(text.encode()).hexdigest(),
+                     Path(f"cmrc2018/{row['context_id']}"), "utf-8")
+        )
+    return documents
+
+
+def load_questions(split: str, limit: int | None = None) -> list[Question]:
+    rows = [json.loads(line) for line in (SPLITS[split] / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    questions = [Question(r["id"], r["context_id"], r["question"], tuple(r["answers"])) for r in rows]
+    return questions[:limit] if limit else questions
+
+
+def open_corpus_index(
+    name: str, documents: list[Document], model_id: str, cache_dir: Path, engine: str = "auto"
+) -> PassageIndex:
+    """An index of `documents` with the background corpus, built once and cached in
+    bench/.cache/<name>-<model> (rebuilt when the documents or the background change)."""
+    index_dir = CACHE / f"{name}-{model_id.replace('/', '--')}"
+    encoder = None
+    if index_exists(index_dir):
+        manifest = read_manifest(index_dir)
+        if [d.sha256 for d in manifest.documents] == [d.sha256 for d in documents] and (
+            manifest.reference_count == len(reference_texts())
+        ):
+            return load_index(index_dir)
+    encoder = load_encoder(model_id, engine, cache_dir, for_queries=False, progress=_print_progress)
+    background = reference_vectors(encoder, cache_dir, _print_progress)
+    index = build_index(documents, encoder, progress=_print_progress, reference_vectors=background)
+    print(f"\nbuilt {name} index: {index.manifest.passage_count} passages, "
+          f"{index.manifest.sentence_count} sentences in {index.manifest.build_seconds:.0f} s")
+    save_index(index, index_dir)
+    return index
+
+
+def query_encoder(model_id: str, cache_dir: Path, engine: str = "auto") -> Encoder:
+    return load_encoder(model_id, engine, cache_dir, for_queries=True)
+
+
+def _print_progress(stage: str, fraction: float) -> None:
+    print(f"\r{stage}: {fraction:6.1%}", end="", flush=True)

@@ -1,0 +1,152 @@
+"""Loading documents: files and folders of .txt/.md, decoded, with stable ids and hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.errors import DocumentError
+
+SUPPORTED_SUFFIXES = (".txt", ".md")
+# Encodings tried, in order, after UTF-8 fails. charset-normalizer picks among all of them
+# first; these are the fallbacks it may not rank well on short Chinese texts.
+CHINESE_ENCODINGS = ("gb18030", "big5")
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    """Stable id: the path relative to the indexed root, with '/' separators."""
+    text: str
+    """Decoded text with newlines normalised to '\\n'; every offset in the project indexes this."""
+    sha256: str
+    """Hex digest of `text` encoded as UTF-8 (independent of the file's encoding)."""
+    path: Path
+    """Where the document was read from."""
+    encoding: str
+    """The encoding the file was decoded with."""
+
+    @property
+    def size(self) -> int:
+        """Length of `text` in characters."""
+        return len(self.text)
+
+
+def normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
+    """Decode file bytes to text; return (text, encoding). Raise DocumentError when not text."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return _strict(data[3:], "utf-8", name), "utf-8-sig"
+    if b"\x00" in data:
+        raise DocumentError(f"{name}: binary file (contains NUL bytes), not text")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=["gb18030", "big5", "utf_16", "cp1252"]).best()
+    candidates = [best.encoding] if best is not None else []
+    candidates += [e for e in CHINESE_ENCODINGS if e not in candidates]
+    for encoding in candidates:
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if _looks_like_text(text):
+            return text, encoding
+    raise DocumentError(
+        f"{name}: cannot decode as UTF-8, GB18030/GBK or Big5 (binary or unknown encoding)"
+    )
+
+
+def _strict(data: bytes, encoding: str, name: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise DocumentError(f"{name}: invalid {encoding} at byte {error.start}") from None
+
+
+def _looks_like_text(text: str) -> bool:
+    if not text:
+        return True
+    controls = sum(1 for c in text if ord(c) < 32 and c not in "\n\r\t\f")
+    return controls / len(text) < 0.01
+
+
+def load_document(path: Path, root: Path | None = None) -> Document:
+    """Read one file. Its id is its path relative to `root` (or its name when no root)."""
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DocumentError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise DocumentError(f"{name}: is a directory") from None
+    except OSError as error:
+        raise DocumentError(f"{name}: cannot read ({error.strerror})") from None
+    text, encoding = decode_bytes(data, name)
+    text = normalise_newlines(text)
+    doc_id = path.relative_to(root).as_posix() if root is not None else path.name
+    return Document(
+        id=doc_id,
+        text=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        path=path,
+        encoding=encoding,
+    )
+
+
+def find_document_files(path: Path) -> list[Path]:
+    """The supported files under `path` (itself if a file), recursively, sorted by path."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise DocumentError(f"{path}: no such file or directory")
+    found: list[Path] = []
+    # followlinks=False: a symlinked folder loop cannot make the walk endless.
+    for folder, subfolders, files in os.walk(path, followlinks=False):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        for file_name in files:
+            if file_name.startswith(".") or not file_name.lower().endswith(SUPPORTED_SUFFIXES):
+                continue
+            found.append(Path(folder) / file_name)
+    return sorted(found)
+
+
+def load_documents(paths: list[Path]) -> list[Document]:
+    """Load every supported document under `paths`.
+
+    Ids are relative to the common root: for `qa index seeds/` the seed gets `seeds/<name>`
+    when run from the repository, i.e. paths relative to the current directory when the
+    document lies below it, else relative to the given folder's parent.
+    """
+    documents: list[Document] = []
+    seen: set[str] = set()
+    for path in paths:
+        files = find_document_files(path)
+        if not files and path.is_dir():
+            raise DocumentError(f"{path}: no .txt or .md files in this folder")
+        root = _id_root(path)
+        for file_path in files:
+            document = load_document(Path(os.path.abspath(file_path)), root)
+            if document.id in seen:
+                continue
+            seen.add(document.id)
+            documents.append(document)
+    if not documents:
+        raise DocumentError("no documents to index")
+    return documents
+
+
+def _id_root(path: Path) -> Path:
+    absolute = Path(os.path.abspath(path))
+    cwd = Path(os.path.abspath(Path.cwd()))
+    if absolute == cwd or cwd in absolute.parents:
+        return cwd
+    return absolute.parent

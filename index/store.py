@@ -1,0 +1,345 @@
+"""The passage index on disk: a directory of snapshots, each a complete, self-checking index.
+
+    <index_dir>/CURRENT            name of the live snapshot (replaced atomically)
+    <index_dir>/<snapshot>/        manifest.json, passages.faiss, sentence_vectors.npy,
+                                   documents.jsonl, passages.jsonl, sentences.jsonl
+
+A build writes a new snapshot, then swaps CURRENT with os.replace, so an interrupted or failed
+build leaves the previous index in place. No pickle anywhere: JSON, .npy without objects, and
+FAISS's own format.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.documents import Document
+from index.encoders import Encoder, ProgressCallback
+from index.errors import IndexStoreError
+from index.passages import MAX_PASSAGE_CHARS, Passage, Sentence, split_document
+
+FORMAT_VERSION = 1
+CURRENT_FILE = "CURRENT"
+LOCK_FILE = ".lock"
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    id: str
+    sha256: str
+    size: int
+    """Length of the document's text in characters."""
+    path: str
+    encoding: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    model_id: str
+    dimension: int
+    engine: str
+    """The engine that embedded the passages."""
+    built_at: str
+    """UTC time of the build, ISO 8601."""
+    build_seconds: float
+    max_passage_chars: int
+    faiss_index: str
+    passage_count: int
+    sentence_count: int
+    reference_count: int
+    """Rows of `reference_vectors` (a background corpus the answerer compares against)."""
+    documents: tuple[DocumentRecord, ...]
+
+
+@dataclass
+class PassageIndex:
+    """Documents, their sentences and passages, and the vectors that search them."""
+
+    manifest: Manifest
+    documents: dict[str, Document]
+    sentences: list[Sentence]
+    passages: list[Passage]
+    passage_vectors_index: Any
+    """faiss.IndexFlatIP over the L2-normalised passage vectors; row i is passage i."""
+    sentence_vectors: np.ndarray
+    """float32 [sentence_count, dimension], L2-normalised; row i is sentence i."""
+    reference_vectors: np.ndarray
+    """float32 [reference_count, dimension]: vectors of a fixed background corpus embedded by
+    the same model, stored so that scores can be compared with a baseline."""
+
+    def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k passages most similar to the query: (passage id, cosine), best first."""
+        k = min(k, len(self.passages))
+        if k <= 0:
+            return []
+        query = np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32)
+        scores, ids = self.passage_vectors_index.search(query, k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+
+def build_index(
+    documents: list[Document],
+    encoder: Encoder,
+    progress: ProgressCallback | None = None,
+    max_passage_chars: int = MAX_PASSAGE_CHARS,
+    reference_vectors: np.ndarray | None = None,
+) -> PassageIndex:
+    """Split and embed `documents` into an in-memory index (see `save_index`)."""
+    if reference_vectors is None:
+        reference_vectors = np.zeros((0, encoder.dimension), dtype=np.float32)
+    import faiss
+
+    started = time.perf_counter()
+    sentences: list[Sentence] = []
+    passages: list[Passage] = []
+    for document in documents:
+        doc_sentences, doc_passages = split_document(
+            document, len(sentences), len(passages), max_passage_chars
+        )
+        sentences.extend(doc_sentences)
+        passages.extend(doc_passages)
+    texts = [p.text for p in passages] + [s.text for s in sentences]
+
+    def report(stage: str, fraction: float) -> None:
+        if progress:
+            progress(f"embedding {len(passages)} passages and {len(sentences)} sentences", fraction)
+
+    vectors = encoder.encode_passages(texts, progress=report) if texts else np.zeros(
+        (0, encoder.dimension), dtype=np.float32
+    )
+    passage_vectors = np.ascontiguousarray(vectors[: len(passages)], dtype=np.float32)
+    sentence_vectors = np.ascontiguousarray(vectors[len(passages) :], dtype=np.float32)
+    flat = faiss.IndexFlatIP(encoder.dimension)
+    flat.add(passage_vectors)
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        model_id=encoder.model_id,
+        dimension=encoder.dimension,
+        engine=encoder.engine,
+        built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        build_seconds=round(time.perf_counter() - started, 3),
+        max_passage_chars=max_passage_chars,
+        faiss_index="IndexFlatIP",
+        passage_count=len(passages),
+        sentence_count=len(sentences),
+        reference_count=len(reference_vectors),
+        documents=tuple(
+            DocumentRecord(d.id, d.sha256, d.size, str(d.path), d.encoding) for d in documents
+        ),
+    )
+    return PassageIndex(
+        manifest, {d.id: d for d in documents}, sentences, passages, flat, sentence_vectors,
+        np.ascontiguousarray(reference_vectors, dtype=np.float32),
+    )
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index directory's build lock; a second builder waits for the first."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / LOCK_FILE, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def save_index(index: PassageIndex, index_dir: Path) -> Path:
+    """Write `index` as a new snapshot of `index_dir` and make it the live one."""
+    import faiss
+
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise IndexStoreError(f"cannot create index directory {index_dir}: {error.strerror}") from None
+    snapshot = f"snapshot-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+    partial = index_dir / (snapshot + ".partial")
+    try:
+        partial.mkdir()
+        faiss.write_index(index.passage_vectors_index, str(partial / "passages.faiss"))
+        np.save(partial / "sentence_vectors.npy", index.sentence_vectors, allow_pickle=False)
+        np.save(partial / "reference_vectors.npy", index.reference_vectors, allow_pickle=False)
+        _write_jsonl(
+            partial / "documents.jsonl",
+            ({"id": d.id, "text": d.text} for d in index.documents.values()),
+        )
+        _write_jsonl(
+            partial / "passages.jsonl",
+            (
+                {"id": p.id, "doc": p.doc_id, "start": p.start, "end": p.end,
+                 "sentence_ids": list(p.sentence_ids)}
+                for p in index.passages
+            ),
+        )
+        _write_jsonl(
+            partial / "sentences.jsonl",
+            ({"id": s.id, "doc": s.doc_id, "start": s.start, "end": s.end} for s in index.sentences),
+        )
+        # The manifest goes last: a snapshot without one is never complete.
+        _write_json(partial / "manifest.json", asdict(index.manifest))
+        _fsync_dir(partial)
+        os.rename(partial, index_dir / snapshot)
+        _write_json(index_dir / (CURRENT_FILE + ".tmp"), {"snapshot": snapshot})
+        os.replace(index_dir / (CURRENT_FILE + ".tmp"), index_dir / CURRENT_FILE)
+        _fsync_dir(index_dir)
+    except OSError as error:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise IndexStoreError(f"cannot write index in {index_dir}: {error.strerror or error}") from None
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    _remove_stale_snapshots(index_dir, keep=snapshot)
+    return index_dir / snapshot
+
+
+def _remove_stale_snapshots(index_dir: Path, keep: str) -> None:
+    for entry in index_dir.iterdir():
+        if entry.is_dir() and entry.name.startswith("snapshot-") and entry.name != keep:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def index_exists(index_dir: Path) -> bool:
+    return (index_dir / CURRENT_FILE).is_file()
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    """The live snapshot's manifest, checked for format version."""
+    return _read_manifest(_live_snapshot(index_dir))
+
+
+def load_index(index_dir: Path) -> PassageIndex:
+    """Load the live snapshot of `index_dir`, checking it is complete and consistent."""
+    import faiss
+
+    snapshot = _live_snapshot(index_dir)
+    manifest = _read_manifest(snapshot)
+    rebuild = "rebuild it with `qa index PATH...`"
+    try:
+        flat = faiss.read_index(str(snapshot / "passages.faiss"))
+        sentence_vectors = np.load(snapshot / "sentence_vectors.npy", allow_pickle=False)
+        reference_vectors = np.load(snapshot / "reference_vectors.npy", allow_pickle=False)
+        texts = {row["id"]: row["text"] for row in _read_jsonl(snapshot / "documents.jsonl")}
+        passage_rows = list(_read_jsonl(snapshot / "passages.jsonl"))
+        sentence_rows = list(_read_jsonl(snapshot / "sentences.jsonl"))
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as error:
+        raise IndexStoreError(f"index in {index_dir} is damaged ({_first_line(error)}); {rebuild}") from None
+    documents: dict[str, Document] = {}
+    for record in manifest.documents:
+        text = texts.get(record.id)
+        if text is None or hashlib.sha256(text.encode("utf-8")).hexdigest() != record.sha256:
+            raise IndexStoreError(f"index in {index_dir}: text of {record.id} is missing or altered; {rebuild}")
+        documents[record.id] = Document(record.id, text, record.sha256, Path(record.path), record.encoding)
+    try:
+        sentences = [_span(Sentence, row, documents, with_ids=False) for row in sentence_rows]
+        passages = [_span(Passage, row, documents, with_ids=True) for row in passage_rows]
+    except (KeyError, TypeError, ValueError) as error:
+        raise IndexStoreError(f"index in {index_dir}: bad passage record ({_first_line(error)}); {rebuild}") from None
+    consistent = (
+        flat.d == manifest.dimension
+        and flat.ntotal == len(passages) == manifest.passage_count
+        and len(sentences) == manifest.sentence_count
+        and sentence_vectors.shape == (len(sentences), manifest.dimension)
+        and reference_vectors.shape == (manifest.reference_count, manifest.dimension)
+        and all(p.id == k for k, p in enumerate(passages))
+        and all(s.id == k for k, s in enumerate(sentences))
+        and all(0 <= i < len(sentences) for p in passages for i in p.sentence_ids)
+    )
+    if not consistent:
+        raise IndexStoreError(f"index in {index_dir} is inconsistent with its manifest; {rebuild}")
+    return PassageIndex(
+        manifest, documents, sentences, passages, flat,
+        sentence_vectors.astype(np.float32), reference_vectors.astype(np.float32),
+    )
+
+
+def _span(kind: type, row: dict, documents: dict[str, Document], with_ids: bool) -> Any:
+    document = documents[row["doc"]]
+    start, end = int(row["start"]), int(row["end"])
+    if not 0 <= start < end <= len(document.text):
+        raise ValueError(f"span {start}-{end} outside {document.id}")
+    text = document.text[start:end]
+    if with_ids:
+        return kind(int(row["id"]), document.id, start, end, text, tuple(int(i) for i in row["sentence_ids"]))
+    return kind(int(row["id"]), document.id, start, end, text)
+
+
+def _live_snapshot(index_dir: Path) -> Path:
+    pointer = index_dir / CURRENT_FILE
+    if not pointer.is_file():
+        raise IndexStoreError(f"no index in {index_dir}; build one with `qa index PATH`")
+    try:
+        name = json.loads(pointer.read_text("utf-8"))["snapshot"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise IndexStoreError(f"index pointer {pointer} is damaged; rebuild it with `qa index PATH...`") from None
+    snapshot = index_dir / str(name)
+    if "/" in str(name) or not (snapshot / "manifest.json").is_file():
+        raise IndexStoreError(f"index snapshot {snapshot} is missing; rebuild it with `qa index PATH...`")
+    return snapshot
+
+
+def _read_manifest(snapshot: Path) -> Manifest:
+    try:
+        raw = json.loads((snapshot / "manifest.json").read_text("utf-8"))
+        version = raw.get("format_version")
+    except (OSError, ValueError, AttributeError):
+        raise IndexStoreError(f"index manifest in {snapshot} is damaged; rebuild it with `qa index PATH...`") from None
+    if version != FORMAT_VERSION:
+        raise IndexStoreError(
+            f"index format {version!r} is not the format this qa reads ({FORMAT_VERSION}); "
+            "rebuild it with `qa index PATH...`"
+        )
+    try:
+        raw["documents"] = tuple(DocumentRecord(**d) for d in raw["documents"])
+        return Manifest(**raw)
+    except (TypeError, KeyError):
+        raise IndexStoreError(f"index manifest in {snapshot} is incomplete; rebuild it with `qa index PATH...`") from None
+
+
+def _write_json(path: Path, value: Any) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(value, handle, ensure_ascii=False, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_jsonl(path: Path, rows: Any) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _read_jsonl(path: Path) -> Iterator[dict]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _fsync_dir(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

