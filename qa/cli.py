@@ -90,7 +90,7 @@ def index_command(
             f"Indexed {report.documents} document(s), {report.characters} characters: "
             f"{report.passages} passages, {report.sentences} sentences in {report.seconds:.1f} s "
             f"({report.model_id} on {report.engine}) -> {report.index_dir}",
-            markup=False, highlight=False,
+            markup=False, highlight=False, soft_wrap=True,
         )
 
 

@@ -58,6 +58,8 @@ def open_index(settings: Settings, progress: ProgressCallback | None = None) -> 
     if not index_exists(settings.index_dir):
         if not DEFAULT_DOCUMENTS.is_dir():
             raise IndexStoreError(f"no index in {settings.index_dir}; build one with `qa index PATH`")
+        if progress:
+            progress(f"no index yet: indexing ./{DEFAULT_DOCUMENTS} into {settings.index_dir}", 0.0)
         index_documents(settings, [DEFAULT_DOCUMENTS], progress)
     manifest = read_manifest(settings.index_dir)
     if settings.model and settings.model != manifest.model_id:

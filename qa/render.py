@@ -17,7 +17,7 @@ from qa.types import Answer
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MARKER_STYLE = "bold cyan"
 QUOTE_STYLE = "bold black on yellow"
-CONTEXT_CHARS = 120
+CONTEXT_CHARS = 60
 
 
 def literal(text: str) -> str:
@@ -56,7 +56,7 @@ def answer_text(answer: Answer) -> Text:
 
 def print_answer(answer: Answer, console: Console | None = None) -> None:
     console = console or stdout_console()
-    console.print(answer_text(answer))
+    console.print(answer_text(answer), soft_wrap=True)
     if answer.abstained:
         return
     console.print()
@@ -69,30 +69,47 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
         header.append(f"  chars {citation.start}-{citation.end}", style="dim")
         console.print(header)
         hit = hits.get(citation.passage_id)
+        before, after = ("", "") if hit is None else _paragraph_context(hit.text, citation.start - hit.start, citation.end - hit.start)
         context = Text("    ")
-        if hit is None:
-            context.append(literal(citation.text), style=QUOTE_STYLE)
-        else:
-            before = hit.text[: citation.start - hit.start][-CONTEXT_CHARS:]
-            after = hit.text[citation.end - hit.start :][:CONTEXT_CHARS]
-            context.append(literal(before), style="dim")
-            context.append(literal(citation.text), style=QUOTE_STYLE)
-            context.append(literal(after), style="dim")
-        console.print(context)
+        context.append(literal(before), style="dim")
+        context.append(literal(citation.text), style=QUOTE_STYLE)
+        context.append(literal(after), style="dim")
+        console.print(context, soft_wrap=True)
+
+
+def _paragraph_context(passage: str, start: int, end: int) -> tuple[str, str]:
+    """The text around passage[start:end] within its line, at most CONTEXT_CHARS a side."""
+    line_start = passage.rfind("\n", 0, start) + 1
+    line_end = passage.find("\n", end)
+    line_end = len(passage) if line_end < 0 else line_end
+    before = passage[max(line_start, start - CONTEXT_CHARS) : start]
+    after = passage[end : min(line_end, end + CONTEXT_CHARS)]
+    if start - CONTEXT_CHARS > line_start:
+        before = "…" + before
+    if end + CONTEXT_CHARS < line_end:
+        after += "…"
+    return before, after
 
 
 @contextmanager
 def progress_reporter() -> Iterator[ProgressCallback]:
-    """A progress callback drawing a bar on stderr (only while something reports)."""
+    """A progress callback drawing bars on stderr while something reports; when stderr is
+    not a terminal, one line per stage instead."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    console = stderr_console()
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(), console=stderr_console(), transient=True,
+        TimeElapsedColumn(), console=console, transient=True,
     )
     tasks: dict[str, int] = {}
 
     def report(stage: str, fraction: float) -> None:
+        if not console.is_terminal:
+            if stage not in tasks:
+                tasks[stage] = len(tasks)
+                console.print(f"qa: {safe_inline(stage)} ...", markup=False, highlight=False)
+            return
         if not progress.live.is_started:
             progress.start()
         if stage not in tasks:
