@@ -35,12 +35,13 @@ class AnswerPolicy:
     """Questions in the passage's script: abstain when margin + evidence_weight x coverage
     (the IDF-weighted share of the question's terms in the best passage) is below this."""
     evidence_weight: float
+    # Sentence scoring and selection, tuned on CMRC trial (bench/tune_selection.py).
     sentence_weight: float = 1.0
-    passage_weight: float = 0.5
+    passage_weight: float = 0.0
     lexical_weight: float = 0.2
     """Weight of the IDF-weighted share of the question's terms found in the sentence."""
     max_sentences: int = 3
-    sentence_margin: float = 0.03
+    sentence_margin: float = 0.05
     """Further sentences join the answer when they score within this of the best one."""
 
 
@@ -130,6 +131,11 @@ class Answerer:
             language=language,
         )
 
+    def retrieve(self, question: str, k: int) -> list[PassageHit]:
+        """The k passages closest to the question, best first (no answering)."""
+        query_vector = self.encoder.encode_queries([question.strip()[:MAX_QUESTION_CHARS]])[0]
+        return [self._hit(pid, score) for pid, score in self.index.search(query_vector, k)]
+
     def _hit(self, passage_id: int, score: float) -> PassageHit:
         passage = self.index.passages[passage_id]
         return PassageHit(passage_id, passage.doc_id, passage.start, passage.end, score, passage.text)
@@ -154,32 +160,38 @@ class Answerer:
         total = sum(weights.values())
         return sum(w for t, w in weights.items() if t in terms) / total if total > 0 else 0.0
 
-    def score_sentences(
+    def sentence_features(
         self, question: str, query_vector: np.ndarray, hits: list[PassageHit]
-    ) -> list[ScoredSentence]:
-        """Every sentence of the retrieved passages, scored, best first (each sentence once,
-        credited to the best passage that holds it)."""
+    ) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """Candidates (sentence id, passage id): every sentence of the retrieved passages once,
+        credited to the best passage holding it; and their features, one row each:
+        [cosine with the question, that passage's cosine, lexical coverage of the question]."""
         best_passage: dict[int, tuple[int, float]] = {}
         for hit in hits:
             for sentence_id in self.index.passages[hit.passage_id].sentence_ids:
                 if sentence_id not in best_passage or best_passage[sentence_id][1] < hit.score:
                     best_passage[sentence_id] = (hit.passage_id, hit.score)
-        if not best_passage:
-            return []
         ids = list(best_passage)
-        dense = self.index.sentence_vectors[ids] @ query_vector
-        weights = self._term_weights(question)
+        features = np.zeros((len(ids), 3), dtype=np.float32)
+        if ids:
+            features[:, 0] = self.index.sentence_vectors[ids] @ query_vector
+            weights = self._term_weights(question)
+            for row, sentence_id in enumerate(ids):
+                features[row, 1] = best_passage[sentence_id][1]
+                features[row, 2] = self._coverage(weights, self._sentence_terms[sentence_id])
+        return [(i, best_passage[i][0]) for i in ids], features
+
+    def score_sentences(
+        self, question: str, query_vector: np.ndarray, hits: list[PassageHit]
+    ) -> list[ScoredSentence]:
+        """Every sentence of the retrieved passages, scored, best first."""
+        candidates, features = self.sentence_features(question, query_vector, hits)
         policy = self.policy
-        scored = []
-        for sentence_id, similarity in zip(ids, dense):
-            passage_id, passage_score = best_passage[sentence_id]
-            coverage = self._coverage(weights, self._sentence_terms[sentence_id])
-            score = (
-                policy.sentence_weight * float(similarity)
-                + policy.passage_weight * passage_score
-                + policy.lexical_weight * coverage
-            )
-            scored.append(ScoredSentence(self.index.sentences[sentence_id], passage_id, score))
+        scores = features @ np.array([policy.sentence_weight, policy.passage_weight, policy.lexical_weight], dtype=np.float32)
+        scored = [
+            ScoredSentence(self.index.sentences[sentence_id], passage_id, float(score))
+            for (sentence_id, passage_id), score in zip(candidates, scores)
+        ]
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
 

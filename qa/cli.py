@@ -19,6 +19,7 @@ from index.errors import QAError
 
 INTERNAL_ERROR_EXIT = 70
 INTERRUPTED_EXIT = 130
+EVAL_BELOW_THRESHOLD_EXIT = 1
 
 app = typer.Typer(
     name="qa",
@@ -123,6 +124,78 @@ def ask_command(
             sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
         else:
             print_answer(answer)
+
+
+@app.command("eval")
+def eval_command(
+    gold: Annotated[Optional[Path], typer.Argument(metavar="[GOLD]", help="Gold questions, JSON Lines (default: seeds/*.gold.jsonl).", show_default=False)] = None,
+    docs: Annotated[Optional[list[Path]], typer.Option("--docs", metavar="PATH", help="Documents to index (default: the documents the gold file names).", show_default=False)] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Passages retrieved per question.")] = 5,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Ask only the first N questions.", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print all metrics, failures and per-question results as JSON.")] = False,
+    fail_under: Annotated[Optional[list[str]], typer.Option("--fail-under", metavar="METRIC=VALUE", help="METRIC=VALUE: exit 1 when the metric is below VALUE (e.g. hit=0.9). Repeatable.", show_default=False)] = None,
+    model: ModelOption = None,
+    engine: EngineOption = None,
+) -> None:
+    """Evaluate the bot on a gold question set: retrieval, answers, citations, abstention."""
+    with _errors_to_exit_codes():
+        from index.errors import UsageError
+        from qa.eval_render import print_report
+        from qa.evaluate import evaluate
+        from qa.factory import open_evaluation
+        from qa.gold import load_gold
+        from qa.render import progress_reporter, stdout_console
+
+        thresholds = _parse_thresholds(fail_under or [])
+        settings = _settings(model=model, engine=engine)
+        gold_path = gold or _default_gold()
+        questions = load_gold(gold_path)[:limit]
+        paths = docs or sorted({Path(q.doc) for q in questions if q.doc})
+        if not paths:
+            raise UsageError("the gold file names no documents; pass --docs PATH")
+        with progress_reporter() as progress:
+            answerer, documents = open_evaluation(settings, paths, progress)
+            missing = sorted({q.doc for q in questions if q.doc and q.doc not in documents})
+            if missing:
+                raise UsageError(f"gold questions refer to documents not indexed: {', '.join(missing[:3])}; check --docs")
+            report = evaluate(answerer, questions, documents, top_k=k, progress=progress)
+        if as_json:
+            sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
+        else:
+            print_report(report, stdout_console())
+        failed = []
+        for name, minimum in thresholds:
+            try:
+                value = report.metric(name)
+            except KeyError:
+                raise UsageError(f"--fail-under: unknown metric {name!r}") from None
+            if value < minimum:
+                failed.append(f"{name} {value:.4g} < {minimum:g}")
+        if failed:
+            sys.stderr.write("qa: eval below threshold: " + "; ".join(failed) + "\n")
+            raise typer.Exit(EVAL_BELOW_THRESHOLD_EXIT)
+
+
+def _parse_thresholds(items: list[str]) -> list[tuple[str, float]]:
+    from index.errors import UsageError
+
+    thresholds = []
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            thresholds.append((name.strip().lower(), float(value)))
+        except ValueError:
+            raise UsageError(f"--fail-under expects METRIC=VALUE, not {item!r}") from None
+    return thresholds
+
+
+def _default_gold() -> Path:
+    from index.errors import UsageError
+
+    found = sorted(Path("seeds").glob("*.gold.jsonl"))
+    if not found:
+        raise UsageError("no gold file given and none in seeds/*.gold.jsonl")
+    return found[0]
 
 
 def _answer_stdin_lines(answerer, top_k: int) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from index.documents import load_documents
+from index.documents import Document, load_documents
 from index.encoders import DEFAULT_MODEL_ID, Encoder, ProgressCallback, load_encoder
 from index.errors import IndexStoreError, UsageError
 from index.store import PassageIndex, build_index, build_lock, index_exists, load_index, read_manifest, save_index
@@ -90,3 +91,21 @@ def open_answerer(settings: Settings, progress: ProgressCallback | None = None) 
         raise UsageError("--top-k must be at least 1")
     index = open_index(settings, progress)
     return Answerer(index, open_query_encoder(settings, index, progress))
+
+
+def open_evaluation(
+    settings: Settings, document_paths: list[Path], progress: ProgressCallback | None = None
+) -> tuple[Answerer, dict[str, Document]]:
+    """An answerer over exactly `document_paths`, with an index of its own kept in the cache
+    (keyed by model and document contents, so the user's index is left alone)."""
+    documents = load_documents(document_paths)
+    model_id = settings.model or DEFAULT_MODEL_ID
+    key = hashlib.sha256(
+        "\n".join([model_id, *(f"{d.id}:{d.sha256}" for d in documents)]).encode("utf-8")
+    ).hexdigest()[:20]
+    eval_settings = replace(settings, index_dir=settings.cache_dir / "eval-indexes" / key)
+    if not index_exists(eval_settings.index_dir):
+        index_documents(eval_settings, document_paths, progress)
+    index = load_index(eval_settings.index_dir)
+    answerer = Answerer(index, open_query_encoder(eval_settings, index, progress))
+    return answerer, {d.id: d for d in documents}

@@ -1,0 +1,96 @@
+"""CMRC 2018 open-corpus benchmark: every context of a split is a document, every question
+is asked against the whole corpus, scored with the same code as `qa eval`.
+
+    .venv/bin/python bench/cmrc_eval.py [--split dev|trial] [--limit N] [--json]
+
+A retrieved passage is relevant when it comes from the question's own context. Tune on
+trial; dev is the test set. The index is built once and cached in bench/.cache/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cmrc import load_contexts, load_questions, open_corpus_index, query_encoder  # noqa: E402
+from make_reference_passages import background_context_ids  # noqa: E402
+
+from index.encoders import DEFAULT_MODEL_ID  # noqa: E402
+from qa.answerer import Answerer  # noqa: E402
+from qa.eval_render import print_report  # noqa: E402
+from qa.evaluate import evaluate  # noqa: E402
+from qa.gold import GoldQuestion  # noqa: E402
+from qa.render import progress_reporter, stdout_console  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=("dev", "trial"), default="dev")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--model", default=DEFAULT_MODEL_ID)
+    parser.add_argument("--engine", default="auto", help="engine that embeds the corpus")
+    parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+    args = parser.parse_args()
+    settings = Settings.from_env()
+
+    documents = load_contexts(args.split)
+    name = args.split
+    if args.split == "trial":
+        # Half of the trial contexts are the abstention background (qa/reference_passages.jsonl);
+        # asking about them would compare them with themselves. Use the other half.
+        background = background_context_ids()
+        documents = [d for d in documents if d.id not in background]
+        name = "trial-calibration"
+    started = time.perf_counter()
+    index = open_corpus_index(name, documents, args.model, settings.cache_dir, args.engine)
+    load_seconds = time.perf_counter() - started
+    answerer = Answerer(index, query_encoder(args.model, settings.cache_dir))
+    context_ids = {d.id for d in documents}
+    gold = [
+        GoldQuestion(q.id, q.question, q.answers, (), True, "cmrc", q.context_id)
+        for q in load_questions(args.split)
+        if q.context_id in context_ids
+    ][: args.limit]
+    started = time.perf_counter()
+    with progress_reporter() as progress:
+        report = evaluate(answerer, gold, {d.id: d for d in documents}, top_k=args.k, progress=progress)
+    ask_seconds = time.perf_counter() - started
+    manifest = index.manifest
+    report.extra = {
+        "split": args.split, "model": args.model, "contexts": len(documents),
+        "passages": manifest.passage_count, "sentences": manifest.sentence_count,
+        "index_build_seconds": manifest.build_seconds,
+        "passages_per_second": round(manifest.passage_count / manifest.build_seconds, 2),
+        "texts_per_second": round((manifest.passage_count + manifest.sentence_count) / manifest.build_seconds, 2),
+        "index_load_seconds": round(load_seconds, 2), "ask_seconds": round(ask_seconds, 2),
+        "index_engine": manifest.engine,
+    }
+    data = report.to_json()
+    data.pop("results")
+    data["failures"] = data["failures"][:200]
+    RESULTS.mkdir(exist_ok=True)
+    name = f"cmrc-{args.split}" + (f"-limit{args.limit}" if args.limit else "")
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False))
+        return
+    console = stdout_console()
+    report.results = report.failures[:30]  # the table uses the totals computed above
+    print_report(report, console)
+    extra = report.extra
+    print(f"\n{extra['contexts']} contexts, {extra['passages']} passages, {extra['sentences']} sentences; "
+          f"index build {extra['index_build_seconds']:.0f} s ({extra['passages_per_second']} passages/s, "
+          f"{extra['texts_per_second']} texts/s on {extra['index_engine']}); "
+          f"{len(gold)} questions in {ask_seconds:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
