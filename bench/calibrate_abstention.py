@@ -25,21 +25,26 @@ from cmrc import CACHE, load_contexts, load_questions, open_corpus_index, query_
 from make_reference_passages import background_context_ids  # noqa: E402
 
 from index.encoders import DEFAULT_MODEL_ID  # noqa: E402
-from qa.answerer import Answerer, AnswerPolicy  # noqa: E402
+from qa.answerer import AbstentionSignal, Answerer, default_policy  # noqa: E402
 from qa.types import PassageHit  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 CALIBRATION = Path(__file__).resolve().parent.parent / "qa" / "calibration.json"
 
 
-def signals(model_id: str, cache_dir: Path, engine: str) -> tuple[np.ndarray, np.ndarray]:
+def signals(model_id: str, cache_dir: Path, engine: str, split: str = "trial") -> tuple[np.ndarray, np.ndarray]:
     """[margin, coverage] rows for the questions asked with and without their context."""
-    background = background_context_ids()
-    documents = [d for d in load_contexts("trial") if d.id not in background]
-    index = open_corpus_index("trial-calibration", documents, model_id, cache_dir, engine)
+    if split == "trial":
+        background = background_context_ids()
+        documents = [d for d in load_contexts("trial") if d.id not in background]
+        name = "trial-calibration"
+    else:
+        documents, name = load_contexts(split), split
+    ids = {d.id for d in documents}
+    index = open_corpus_index(name, documents, model_id, cache_dir, engine)
     encoder = query_encoder(model_id, cache_dir)
-    answerer = Answerer(index, encoder, AnswerPolicy(min_margin=0, min_evidence=0, evidence_weight=0))
-    questions = [q for q in load_questions("trial") if q.context_id not in background]
+    answerer = Answerer(index, encoder, default_policy(model_id))
+    questions = [q for q in load_questions(split) if q.context_id in ids and q.question.strip()]
     vectors = encoder.encode_queries([q.question for q in questions])
     answerable, unanswerable = [], []
     for question, vector in zip(questions, vectors):
@@ -83,13 +88,37 @@ def print_curve(title: str, curve: list[dict], best: dict) -> None:
           f"wrong abstentions {best['wrong_abstention_rate']:.3f})")
 
 
+def measure(split: str, model_id: str, cache_dir: Path, engine: str) -> None:
+    """The calibrated decision (same-script rule; CMRC is all Chinese) on another split."""
+    policy = default_policy(model_id)
+    answerable, unanswerable = signals(model_id, cache_dir, engine, split)
+
+    def abstains(rows: np.ndarray) -> np.ndarray:
+        return np.array([not AbstentionSignal(m, c, True).answerable(policy) for m, c in rows])
+
+    true_abstain, false_abstain = abstains(unanswerable).sum(), abstains(answerable).sum()
+    precision = true_abstain / max(1, true_abstain + false_abstain)
+    recall = true_abstain / len(unanswerable)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    result = {"split": split, "questions": len(answerable), "precision": round(float(precision), 4),
+              "recall": round(float(recall), 4), "f1": round(float(f1), 4),
+              "wrong_abstention_rate": round(float(false_abstain / len(answerable)), 4)}
+    print(json.dumps(result))
+    out = Path(__file__).resolve().parent / "results" / f"abstention-{split}-measured.json"
+    out.write_text(json.dumps(result, indent=1) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=DEFAULT_MODEL_ID)
     parser.add_argument("--engine", default="auto", help="engine that embeds the corpus")
+    parser.add_argument("--measure", metavar="SPLIT", help="measure the calibrated rule on SPLIT (e.g. dev) instead of fitting")
     parser.add_argument("--write", action="store_true", help="write the threshold to qa/calibration.json")
     args = parser.parse_args()
     settings = Settings.from_env()
+    if args.measure:
+        measure(args.measure, args.model, settings.cache_dir, args.engine)
+        return
     answerable, unanswerable = signals(args.model, settings.cache_dir, args.engine)
     print(f"\n{len(answerable)} questions; margin over background: answerable median "
           f"{np.median(answerable[:, 0]):.3f}, unanswerable median {np.median(unanswerable[:, 0]):.3f}")

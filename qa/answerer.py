@@ -104,7 +104,7 @@ class Answerer:
         language = question_language(query_text)
         query_vector = self.encoder.encode_queries([query_text])[0]
         embedded = time.perf_counter()
-        hits = [self._hit(pid, score) for pid, score in self.index.search(query_vector, top_k)]
+        hits = [self.passage_hit(pid, score) for pid, score in self.index.search(query_vector, top_k)]
         searched = time.perf_counter()
         chosen = self._choose_sentences(query_text, query_vector, hits)
         abstained = not chosen or not self.abstention_signal(
@@ -134,9 +134,9 @@ class Answerer:
     def retrieve(self, question: str, k: int) -> list[PassageHit]:
         """The k passages closest to the question, best first (no answering)."""
         query_vector = self.encoder.encode_queries([question.strip()[:MAX_QUESTION_CHARS]])[0]
-        return [self._hit(pid, score) for pid, score in self.index.search(query_vector, k)]
+        return [self.passage_hit(pid, score) for pid, score in self.index.search(query_vector, k)]
 
-    def _hit(self, passage_id: int, score: float) -> PassageHit:
+    def passage_hit(self, passage_id: int, score: float) -> PassageHit:
         passage = self.index.passages[passage_id]
         return PassageHit(passage_id, passage.doc_id, passage.start, passage.end, score, passage.text)
 
