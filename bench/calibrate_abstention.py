@@ -26,7 +26,6 @@ from make_reference_passages import background_context_ids  # noqa: E402
 
 from index.encoders import DEFAULT_MODEL_ID  # noqa: E402
 from qa.answerer import AbstentionSignal, Answerer, default_policy  # noqa: E402
-from qa.types import PassageHit  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 CALIBRATION = Path(__file__).resolve().parent.parent / "qa" / "calibration.json"
@@ -48,7 +47,7 @@ def signals(model_id: str, cache_dir: Path, engine: str, split: str = "trial") -
     vectors = encoder.encode_queries([q.question for q in questions])
     answerable, unanswerable = [], []
     for question, vector in zip(questions, vectors):
-        hits = [PassageHit(pid, index.passages[pid].doc_id, 0, 0, score, "") for pid, score in index.search(vector, 60)]
+        hits = answerer.search_passages(question.question, vector, 60)
         others = [hit for hit in hits if hit.doc != question.context_id]
         for rows, found in ((answerable, hits[:TOP_K]), (unanswerable, others[:TOP_K])):
             best_sentence = answerer.score_sentences(question.question, vector, found)[0]

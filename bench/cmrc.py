@@ -54,6 +54,7 @@ def open_corpus_index(
     index_dir = CACHE / f"{name}-{model_id.replace('/', '--')}"
     encoder = None
     if index_exists(index_dir):
+        _upgrade_format_1(index_dir)
         manifest = read_manifest(index_dir)
         if [d.sha256 for d in manifest.documents] == [d.sha256 for d in documents] and (
             manifest.reference_count == len(reference_texts())
@@ -66,6 +67,39 @@ def open_corpus_index(
           f"{index.manifest.sentence_count} sentences in {index.manifest.build_seconds:.0f} s")
     save_index(index, index_dir)
     return index
+
+
+def _upgrade_format_1(index_dir: Path) -> None:
+    """Format 1 lacked the BM25 index: add it to a cached benchmark index instead of
+    re-embedding (the vectors did not change)."""
+    import dataclasses
+
+    import faiss
+    import numpy as np
+
+    from index.lexical import TOKENIZER_ID, LexicalIndex
+    from index.store import FORMAT_VERSION, CURRENT_FILE, Manifest, DocumentRecord, PassageIndex
+    from index.passages import Passage, Sentence
+
+    snapshot = index_dir / json.loads((index_dir / CURRENT_FILE).read_text())["snapshot"]
+    raw = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
+    if raw.get("format_version") != 1:
+        return
+    texts = {r["id"]: r["text"] for r in map(json.loads, (snapshot / "documents.jsonl").read_text(encoding="utf-8").splitlines())}
+    documents = {r["id"]: Document(r["id"], texts[r["id"]], r["sha256"], Path(r["path"]), r["encoding"]) for r in raw["documents"]}
+    passages = [Passage(r["id"], r["doc"], r["start"], r["end"], texts[r["doc"]][r["start"]:r["end"]], tuple(r["sentence_ids"]))
+                for r in map(json.loads, (snapshot / "passages.jsonl").read_text(encoding="utf-8").splitlines())]
+    sentences = [Sentence(r["id"], r["doc"], r["start"], r["end"], texts[r["doc"]][r["start"]:r["end"]])
+                 for r in map(json.loads, (snapshot / "sentences.jsonl").read_text(encoding="utf-8").splitlines())]
+    raw.update(format_version=FORMAT_VERSION, lexical_index=f"bm25s {TOKENIZER_ID}")
+    raw["documents"] = tuple(DocumentRecord(**d) for d in raw["documents"])
+    index = PassageIndex(
+        Manifest(**raw), documents, sentences, passages, faiss.read_index(str(snapshot / "passages.faiss")),
+        np.load(snapshot / "sentence_vectors.npy"), np.load(snapshot / "reference_vectors.npy"),
+        LexicalIndex.build([p.text for p in passages]),
+    )
+    save_index(index, index_dir)
+    print(f"upgraded {index_dir.name} to index format {FORMAT_VERSION}")
 
 
 def query_encoder(model_id: str, cache_dir: Path, engine: str = "auto") -> Encoder:

@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--model", default=DEFAULT_MODEL_ID)
     parser.add_argument("--engine", default="auto", help="engine that embeds the corpus")
+    parser.add_argument("--retriever", default="hybrid", choices=("hybrid", "dense", "bm25"))
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     args = parser.parse_args()
     settings = Settings.from_env()
@@ -52,7 +53,7 @@ def main() -> None:
     started = time.perf_counter()
     index = open_corpus_index(name, documents, args.model, settings.cache_dir, args.engine)
     load_seconds = time.perf_counter() - started
-    answerer = Answerer(index, query_encoder(args.model, settings.cache_dir))
+    answerer = Answerer(index, query_encoder(args.model, settings.cache_dir), retriever=args.retriever)
     context_ids = {d.id for d in documents}
     gold = [
         GoldQuestion(q.id, q.question, q.answers, (), True, "cmrc", q.context_id)
@@ -71,13 +72,14 @@ def main() -> None:
         "passages_per_second": round(manifest.passage_count / manifest.build_seconds, 2),
         "texts_per_second": round((manifest.passage_count + manifest.sentence_count) / manifest.build_seconds, 2),
         "index_load_seconds": round(load_seconds, 2), "ask_seconds": round(ask_seconds, 2),
-        "index_engine": manifest.engine,
+        "index_engine": manifest.engine, "retriever": args.retriever,
     }
     data = report.to_json()
     data.pop("results")
     data["failures"] = data["failures"][:200]
     RESULTS.mkdir(exist_ok=True)
-    name = f"cmrc-{args.split}" + (f"-limit{args.limit}" if args.limit else "")
+    name = f"cmrc-{args.split}" + (f"-limit{args.limit}" if args.limit else "") + (
+        f"-{args.retriever}" if args.retriever != "hybrid" else "")
     (RESULTS / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(data, ensure_ascii=False))

@@ -50,7 +50,7 @@ def main() -> None:
     vectors = encoder.encode_queries([q.question for q in questions])
     cases = []
     for question, vector in zip(questions, vectors):
-        hits = [answerer.passage_hit(pid, score) for pid, score in index.search(vector, 5)]
+        hits = answerer.search_passages(question.question, vector, 5)
         candidates, features = answerer.sentence_features(question.question, vector, hits)
         texts = [index.sentences[sid].text for sid, _ in candidates]
         cases.append((features, np.array([answer_hit(t, question.answers) for t in texts]), np.array([len(t) for t in texts])))

@@ -2,7 +2,8 @@
 
     <index_dir>/CURRENT            name of the live snapshot (replaced atomically)
     <index_dir>/<snapshot>/        manifest.json, passages.faiss, sentence_vectors.npy,
-                                   documents.jsonl, passages.jsonl, sentences.jsonl
+                                   reference_vectors.npy, bm25/, documents.jsonl,
+                                   passages.jsonl, sentences.jsonl
 
 A build writes a new snapshot, then swaps CURRENT with os.replace, so an interrupted or failed
 build leaves the previous index in place. No pickle anywhere: JSON, .npy without objects, and
@@ -29,9 +30,10 @@ import numpy as np
 from index.documents import Document
 from index.encoders import Encoder, ProgressCallback
 from index.errors import IndexStoreError
+from index.lexical import TOKENIZER_ID, LexicalIndex
 from index.passages import MAX_PASSAGE_CHARS, Passage, Sentence, split_document
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
 
@@ -58,6 +60,8 @@ class Manifest:
     build_seconds: float
     max_passage_chars: int
     faiss_index: str
+    lexical_index: str
+    """How `bm25/` tokenises (see index.lexical)."""
     passage_count: int
     sentence_count: int
     reference_count: int
@@ -80,6 +84,15 @@ class PassageIndex:
     reference_vectors: np.ndarray
     """float32 [reference_count, dimension]: vectors of a fixed background corpus embedded by
     the same model, stored so that scores can be compared with a baseline."""
+    lexical: LexicalIndex
+    """BM25 over the passages; row i is passage i."""
+
+    def passage_cosines(self, passage_ids: list[int], query_vector: np.ndarray) -> np.ndarray:
+        """Cosine of the query with each of `passage_ids` (vectors read back from FAISS)."""
+        if not passage_ids:
+            return np.zeros(0, dtype=np.float32)
+        vectors = np.stack([self.passage_vectors_index.reconstruct(int(i)) for i in passage_ids])
+        return vectors @ query_vector
 
     def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The k passages most similar to the query: (passage id, cosine), best first."""
@@ -134,6 +147,7 @@ def build_index(
         build_seconds=round(time.perf_counter() - started, 3),
         max_passage_chars=max_passage_chars,
         faiss_index="IndexFlatIP",
+        lexical_index=f"bm25s {TOKENIZER_ID}",
         passage_count=len(passages),
         sentence_count=len(sentences),
         reference_count=len(reference_vectors),
@@ -144,6 +158,7 @@ def build_index(
     return PassageIndex(
         manifest, {d.id: d for d in documents}, sentences, passages, flat, sentence_vectors,
         np.ascontiguousarray(reference_vectors, dtype=np.float32),
+        LexicalIndex.build([p.text for p in passages]),
     )
 
 
@@ -174,6 +189,7 @@ def save_index(index: PassageIndex, index_dir: Path) -> Path:
         faiss.write_index(index.passage_vectors_index, str(partial / "passages.faiss"))
         np.save(partial / "sentence_vectors.npy", index.sentence_vectors, allow_pickle=False)
         np.save(partial / "reference_vectors.npy", index.reference_vectors, allow_pickle=False)
+        index.lexical.save(partial / "bm25")
         _write_jsonl(
             partial / "documents.jsonl",
             ({"id": d.id, "text": d.text} for d in index.documents.values()),
@@ -233,6 +249,7 @@ def load_index(index_dir: Path) -> PassageIndex:
         flat = faiss.read_index(str(snapshot / "passages.faiss"))
         sentence_vectors = np.load(snapshot / "sentence_vectors.npy", allow_pickle=False)
         reference_vectors = np.load(snapshot / "reference_vectors.npy", allow_pickle=False)
+        lexical = LexicalIndex.load(snapshot / "bm25", manifest.passage_count)
         texts = {row["id"]: row["text"] for row in _read_jsonl(snapshot / "documents.jsonl")}
         passage_rows = list(_read_jsonl(snapshot / "passages.jsonl"))
         sentence_rows = list(_read_jsonl(snapshot / "sentences.jsonl"))
@@ -263,7 +280,7 @@ def load_index(index_dir: Path) -> PassageIndex:
         raise IndexStoreError(f"index in {index_dir} is inconsistent with its manifest; {rebuild}")
     return PassageIndex(
         manifest, documents, sentences, passages, flat,
-        sentence_vectors.astype(np.float32), reference_vectors.astype(np.float32),
+        sentence_vectors.astype(np.float32), reference_vectors.astype(np.float32), lexical,
     )
 
 

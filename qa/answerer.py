@@ -17,11 +17,15 @@ from index.errors import UsageError
 from index.passages import Sentence
 from index.store import PassageIndex
 from qa.reference import reference_baseline
+from qa.settings import RETRIEVERS
 from qa.text import lexical_terms, question_language
 from qa.types import Answer, Citation, PassageHit
 
 ABSTENTION_MESSAGES = {"zh": "文中没有找到相关信息。", "en": "The documents don't say."}
 MAX_QUESTION_CHARS = 2000
+FUSION_DEPTH = 50
+"""How many passages each retriever contributes to reciprocal rank fusion."""
+RRF_K = 60
 
 
 @dataclass(frozen=True)
@@ -83,10 +87,19 @@ class ScoredSentence:
 class Answerer:
     """Answers questions from one index with one (query) encoder."""
 
-    def __init__(self, index: PassageIndex, encoder: Encoder, policy: AnswerPolicy | None = None):
+    def __init__(
+        self,
+        index: PassageIndex,
+        encoder: Encoder,
+        policy: AnswerPolicy | None = None,
+        retriever: str = "hybrid",
+    ):
+        if retriever not in RETRIEVERS:
+            raise UsageError(f"unknown retriever {retriever!r}; choose one of {', '.join(RETRIEVERS)}")
         self.index = index
         self.encoder = encoder
         self.policy = policy or default_policy(index.manifest.model_id)
+        self.retriever = retriever
         self._sentence_terms = [lexical_terms(s.text) for s in index.sentences]
         document_frequency = Counter(t for terms in self._sentence_terms for t in terms)
         total = max(1, len(index.sentences))
@@ -104,7 +117,7 @@ class Answerer:
         language = question_language(query_text)
         query_vector = self.encoder.encode_queries([query_text])[0]
         embedded = time.perf_counter()
-        hits = [self.passage_hit(pid, score) for pid, score in self.index.search(query_vector, top_k)]
+        hits = self.search_passages(query_text, query_vector, top_k)
         searched = time.perf_counter()
         chosen = self._choose_sentences(query_text, query_vector, hits)
         abstained = not chosen or not self.abstention_signal(
@@ -132,9 +145,25 @@ class Answerer:
         )
 
     def retrieve(self, question: str, k: int) -> list[PassageHit]:
-        """The k passages closest to the question, best first (no answering)."""
-        query_vector = self.encoder.encode_queries([question.strip()[:MAX_QUESTION_CHARS]])[0]
-        return [self.passage_hit(pid, score) for pid, score in self.index.search(query_vector, k)]
+        """The k passages that best match the question, best first (no answering)."""
+        question = question.strip()[:MAX_QUESTION_CHARS]
+        return self.search_passages(question, self.encoder.encode_queries([question])[0], k)
+
+    def search_passages(self, question: str, query_vector: np.ndarray, k: int) -> list[PassageHit]:
+        """Dense, BM25, or both fused by reciprocal rank; each hit carries its cosine."""
+        if self.retriever == "dense":
+            return [self.passage_hit(pid, score) for pid, score in self.index.search(query_vector, k)]
+        depth = max(k, FUSION_DEPTH)
+        rankings = [[pid for pid, _ in self.index.lexical.search(question, depth)]]
+        if self.retriever == "hybrid":
+            rankings.append([pid for pid, _ in self.index.search(query_vector, depth)])
+        fused: dict[int, float] = {}
+        for ranking in rankings:
+            for rank, pid in enumerate(ranking):
+                fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        chosen = sorted(fused, key=lambda pid: -fused[pid])[:k]
+        cosines = self.index.passage_cosines(chosen, query_vector)
+        return [self.passage_hit(pid, float(score)) for pid, score in zip(chosen, cosines)]
 
     def passage_hit(self, passage_id: int, score: float) -> PassageHit:
         passage = self.index.passages[passage_id]
@@ -143,11 +172,11 @@ class Answerer:
     def abstention_signal(
         self, question: str, query_vector: np.ndarray, hits: list[PassageHit], evidence_passage_id: int
     ) -> AbstentionSignal:
-        """The signal for `hits` (best first) whose best sentence lies in `evidence_passage_id`."""
+        """The signal for `hits` whose best sentence lies in `evidence_passage_id`."""
         passage = self.index.passages[evidence_passage_id]
         passage_terms = set().union(*(self._sentence_terms[i] for i in passage.sentence_ids))
         return AbstentionSignal(
-            margin=hits[0].score - reference_baseline(self.index.reference_vectors, query_vector),
+            margin=max(h.score for h in hits) - reference_baseline(self.index.reference_vectors, query_vector),
             coverage=self._coverage(self._term_weights(question), passage_terms),
             same_script=question_language(question) == question_language(passage.text),
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 from index.documents import Document, load_documents
 from index.encoders import DEFAULT_MODEL_ID, Encoder, ProgressCallback, load_encoder
 from index.errors import IndexStoreError, UsageError
-from index.store import PassageIndex, build_index, build_lock, index_exists, load_index, read_manifest, save_index
+from index.store import FORMAT_VERSION, PassageIndex, build_index, build_lock, index_exists, load_index, read_manifest, save_index
 from qa.answerer import Answerer
 from qa.reference import reference_vectors
 from qa.settings import Settings
@@ -90,7 +90,7 @@ def open_answerer(settings: Settings, progress: ProgressCallback | None = None) 
     if settings.top_k < 1:
         raise UsageError("--top-k must be at least 1")
     index = open_index(settings, progress)
-    return Answerer(index, open_query_encoder(settings, index, progress))
+    return Answerer(index, open_query_encoder(settings, index, progress), retriever=settings.retriever)
 
 
 def open_evaluation(
@@ -101,11 +101,15 @@ def open_evaluation(
     documents = load_documents(document_paths)
     model_id = settings.model or DEFAULT_MODEL_ID
     key = hashlib.sha256(
-        "\n".join([model_id, *(f"{d.id}:{d.sha256}" for d in documents)]).encode("utf-8")
+        "\n".join([str(FORMAT_VERSION), model_id, *(f"{d.id}:{d.sha256}" for d in documents)]).encode("utf-8")
     ).hexdigest()[:20]
     eval_settings = replace(settings, index_dir=settings.cache_dir / "eval-indexes" / key)
     if not index_exists(eval_settings.index_dir):
         index_documents(eval_settings, document_paths, progress)
-    index = load_index(eval_settings.index_dir)
-    answerer = Answerer(index, open_query_encoder(eval_settings, index, progress))
+    try:
+        index = load_index(eval_settings.index_dir)
+    except IndexStoreError:  # a damaged cache entry is rebuilt, not reported
+        index_documents(eval_settings, document_paths, progress)
+        index = load_index(eval_settings.index_dir)
+    answerer = Answerer(index, open_query_encoder(eval_settings, index, progress), retriever=settings.retriever)
     return answerer, {d.id: d for d in documents}

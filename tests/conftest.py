@@ -51,7 +51,7 @@ def isolated_dirs(tmp_path_factory, monkeypatch):
     base = tmp_path_factory.mktemp("qa-home")
     monkeypatch.setenv("QA_INDEX_DIR", str(base / "index"))
     monkeypatch.setenv("QA_CACHE_DIR", os.environ.get("QA_TEST_CACHE_DIR") or str(base / "cache"))
-    for name in ("QA_MODEL", "QA_ENGINE", "QA_TOP_K"):
+    for name in ("QA_MODEL", "QA_ENGINE", "QA_TOP_K", "QA_RETRIEVER"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return base

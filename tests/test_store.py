@@ -38,6 +38,7 @@ def test_round_trip_keeps_passages_offsets_and_search(tmp_path: Path, documents)
         assert loaded.documents[passage.doc_id].text[passage.start : passage.end] == passage.text
     query = encoder.encode_queries(["second plant opens"])[0]
     assert loaded.search(query, 3) == built.search(query, 3)
+    assert loaded.lexical.search("second plant", 3) == built.lexical.search("second plant", 3)
     best_id, best_score = loaded.search(query, 1)[0]
     assert loaded.passages[best_id].doc_id.endswith("b.txt") and 0 < best_score <= 1.0001
     manifest = loaded.manifest
@@ -60,7 +61,7 @@ def test_unknown_format_version_is_a_one_line_error_saying_how_to_rebuild(tmp_pa
     assert "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize("damage", ["truncate_faiss", "edit_document", "drop_passage", "bad_pointer"])
+@pytest.mark.parametrize("damage", ["truncate_faiss", "edit_document", "drop_passage", "bad_pointer", "drop_bm25"])
 def test_damaged_index_is_refused(tmp_path: Path, documents, damage: str):
     index_dir = tmp_path / "index"
     save_index(build_index(documents, FakeEncoder()), index_dir)
@@ -74,6 +75,8 @@ def test_damaged_index_is_refused(tmp_path: Path, documents, damage: str):
     elif damage == "drop_passage":
         path = snapshot / "passages.jsonl"
         path.write_text("".join(path.read_text().splitlines(keepends=True)[1:]))
+    elif damage == "drop_bm25":
+        (snapshot / "bm25" / "vocab.index.json").unlink()
     else:
         (index_dir / "CURRENT").write_text('{"snapshot": "../elsewhere"}')
     with pytest.raises(IndexStoreError, match="qa index"):

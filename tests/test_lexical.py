@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import FakeEncoder
+from index.documents import load_documents
+from index.errors import UsageError
+from index.lexical import LexicalIndex, lexical_tokens
+from index.store import build_index, load_index, save_index
+from qa.answerer import Answerer, AnswerPolicy
+
+OPEN = AnswerPolicy(min_margin=-1, min_evidence=-1, evidence_weight=0)
+
+
+def test_tokens_fold_width_and_keep_numbers_and_model_names_whole():
+    tokens = lexical_tokens("ＳＵ７ Ultra以52.99万元定价")
+    assert {"su7", "ultra", "52.99", "万", "万元", "定价"} <= set(tokens)
+    assert set(lexical_tokens("52.99万")) <= set(tokens)  # "52.99万" matches "52.99万元"
+
+
+def test_bm25_ranks_keyword_matches_and_ignores_unknown_words(tmp_path: Path):
+    index = LexicalIndex.build(["北京工厂月产能2.5万辆", "第二工厂四月投产", "The factory opens in April"])
+    assert [pid for pid, _ in index.search("北京工厂的产能", 3)][0] == 0
+    assert index.search("火星 volcano", 3) == []
+    index.save(tmp_path / "bm25")
+    again = LexicalIndex.load(tmp_path / "bm25", 3)
+    assert again.search("April factory", 3) == index.search("April factory", 3)
+    with pytest.raises(ValueError):
+        LexicalIndex.load(tmp_path / "bm25", 4)
+
+
+@pytest.fixture
+def index(tmp_path: Path):
+    (tmp_path / "a.txt").write_text("北京工厂当前月产能2.5万辆。第二工厂四月起阶段性投产。", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("明天有小雨。后天转晴。", encoding="utf-8")
+    built = build_index(load_documents([tmp_path / "a.txt", tmp_path / "b.txt"]), FakeEncoder())
+    save_index(built, tmp_path / "index")
+    return load_index(tmp_path / "index")
+
+
+def test_retrievers_dense_bm25_and_hybrid(index):
+    for retriever in ("dense", "bm25", "hybrid"):
+        answerer = Answerer(index, FakeEncoder(), OPEN, retriever=retriever)
+        hits = answerer.retrieve("第二工厂什么时候投产", 2)
+        assert hits and hits[0].doc.endswith("a.txt"), retriever
+        assert all(-1 <= h.score <= 1.0001 for h in hits)  # scores stay cosines
+    bm25_only = Answerer(index, FakeEncoder(), OPEN, retriever="bm25")
+    assert bm25_only.retrieve("volcano", 2) == []
+    assert bm25_only.ask("volcano").abstained
+    with pytest.raises(UsageError):
+        Answerer(index, FakeEncoder(), OPEN, retriever="magic")
