@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*%?|[^\W\d_]+", re.UNICODE)
+_WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*%?|[^\W_]+", re.UNICODE)
 # Function words of questions: they say what is asked, not what it is about.
 _CHINESE_QUESTION_CHARS = set("的了吗呢吧啊是在有和与及或么什怎哪几多少谁为何")
 _ENGLISH_STOPWORDS = frozenset(
