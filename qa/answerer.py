@@ -18,6 +18,7 @@ from index.passages import Sentence
 from index.store import PassageIndex
 from qa.reference import reference_baseline
 from qa.settings import RETRIEVERS
+from qa.short_answer import find_short_answer
 from qa.text import lexical_terms, question_language
 from qa.types import Answer, Citation, PassageHit
 
@@ -123,10 +124,12 @@ class Answerer:
         abstained = not chosen or not self.abstention_signal(
             query_text, query_vector, hits, chosen[0].passage_id
         ).answerable(self.policy)
+        short: dict[str, object] = {}
         if abstained:
             text, citations = ABSTENTION_MESSAGES[language], ()
         else:
             text, citations = self._stitch(chosen)
+            short = self._short_answer(query_text, chosen[0], citations)
         finished = time.perf_counter()
         timings = {
             "embed": (embedded - started) * 1000,
@@ -142,7 +145,22 @@ class Answerer:
             passages=tuple(hits),
             timings_ms={k: round(v, 2) for k, v in timings.items()},
             language=language,
+            **short,
         )
+
+    @staticmethod
+    def _short_answer(question: str, best: ScoredSentence, citations: tuple[Citation, ...]) -> dict[str, object]:
+        """The short answer inside the best sentence, with document offsets and its citation."""
+        found = find_short_answer(question, best.sentence.text)
+        if found is None:
+            return {}
+        citation = next(c for c in citations if c.start == best.sentence.start and c.doc == best.sentence.doc_id)
+        return {
+            "short_answer": found.text,
+            "short_answer_citation": citation.n,
+            "short_answer_start": best.sentence.start + found.start,
+            "short_answer_end": best.sentence.start + found.end,
+        }
 
     def retrieve(self, question: str, k: int) -> list[PassageHit]:
         """The k passages that best match the question, best first (no answering)."""

@@ -17,6 +17,7 @@ from qa.types import Answer
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MARKER_STYLE = "bold cyan"
 QUOTE_STYLE = "bold black on yellow"
+SHORT_STYLE = "bold underline"
 CONTEXT_CHARS = 60
 
 
@@ -56,6 +57,11 @@ def answer_text(answer: Answer) -> Text:
 
 def print_answer(answer: Answer, console: Console | None = None) -> None:
     console = console or stdout_console()
+    if answer.short_answer is not None:
+        short = Text("Short answer: ", style="bold")
+        short.append(literal(answer.short_answer), style=SHORT_STYLE)
+        short.append(f" [{answer.short_answer_citation}]", style=MARKER_STYLE)
+        console.print(short, soft_wrap=True)
     console.print(answer_text(answer), soft_wrap=True)
     if answer.abstained:
         return
@@ -72,9 +78,23 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
         before, after = ("", "") if hit is None else _paragraph_context(hit.text, citation.start - hit.start, citation.end - hit.start)
         context = Text("    ")
         context.append(literal(before), style="dim")
-        context.append(literal(citation.text), style=QUOTE_STYLE)
+        context.append_text(_quote(citation, answer))
         context.append(literal(after), style="dim")
         console.print(context, soft_wrap=True)
+
+
+def _quote(citation, answer: Answer) -> Text:
+    """The cited sentence, highlighted, with the short answer marked inside it."""
+    quote = Text(style=QUOTE_STYLE)
+    if answer.short_answer_citation == citation.n and answer.short_answer_start is not None:
+        cut_start = answer.short_answer_start - citation.start
+        cut_end = answer.short_answer_end - citation.start
+        quote.append(literal(citation.text[:cut_start]))
+        quote.append(literal(citation.text[cut_start:cut_end]), style=SHORT_STYLE)
+        quote.append(literal(citation.text[cut_end:]))
+    else:
+        quote.append(literal(citation.text))
+    return quote
 
 
 def _paragraph_context(passage: str, start: int, end: int) -> tuple[str, str]:

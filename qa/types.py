@@ -45,6 +45,14 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     language: str = "zh"
     """`zh` or `en`: the language of the question, and of the abstention message."""
+    short_answer: str | None = None
+    """The span of a cited sentence that answers the question (a number with its unit, a
+    date, a name or term), or None when no such span was found."""
+    short_answer_citation: int | None = None
+    """The `n` of the citation that holds the short answer."""
+    short_answer_start: int | None = None
+    """Offset of the short answer in the document's text (half-open, like citations)."""
+    short_answer_end: int | None = None
 
     def to_json(self, include_passage_text: bool = False) -> dict[str, Any]:
         data = asdict(self)

@@ -69,3 +69,14 @@ def test_json_contract(answerer: Answerer):
     assert {"question", "answer", "abstained", "citations", "passages", "timings_ms"} <= set(data)
     assert set(data["citations"][0]) >= {"n", "doc", "start", "end", "text", "passage_id", "score"}
     assert set(data["passages"][0]) >= {"passage_id", "doc", "start", "end", "score"}
+
+
+def test_short_answer_lies_inside_its_citation_and_quotes_the_document(answerer: Answerer):
+    answer = answerer.ask("北京工厂当前月产能是多少？")
+    assert answer.short_answer == "2.5万辆"
+    text = answerer.index.documents["article.txt"].text
+    assert text[answer.short_answer_start : answer.short_answer_end] == answer.short_answer
+    citation = next(c for c in answer.citations if c.n == answer.short_answer_citation)
+    assert citation.start <= answer.short_answer_start < answer.short_answer_end <= citation.end
+    assert answer.to_json()["short_answer"] == "2.5万辆"
+    assert answerer.ask("火星上有什么？").short_answer is None or not answerer.ask("火星上有什么？").abstained
