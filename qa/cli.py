@@ -176,6 +176,38 @@ def eval_command(
             raise typer.Exit(EVAL_BELOW_THRESHOLD_EXIT)
 
 
+@app.command("chat")
+def chat_command(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Documents to index before chatting, like `qa index` (default: chat over the existing index).", show_default=False)] = None,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, max=100, help="Passages to retrieve [default: 5].", show_default=False)] = None,
+    index_dir: IndexDirOption = None,
+    model: ModelOption = None,
+    engine: EngineOption = None,
+) -> None:
+    """Chat in the terminal: ask questions, read cited answers, inspect their sources."""
+    with _errors_to_exit_codes():
+        from tui.app import ChatApp
+
+        settings = _settings(index_dir=index_dir, model=model, engine=engine, top_k=top_k)
+
+        # Both run in a worker thread of the app; the heavy modules load there, not here.
+        def load_answerer(progress):
+            from qa.factory import open_answerer
+
+            return open_answerer(settings, progress)
+
+        def index_paths(progress):
+            from qa.factory import index_documents
+
+            report = index_documents(settings, list(paths or []), progress)
+            return (
+                f"{report.documents} document(s), {report.characters} characters: {report.passages} passages, "
+                f"{report.sentences} sentences in {report.seconds:.1f} s -> {report.index_dir}"
+            )
+
+        ChatApp(load_answerer, index_paths if paths else None, settings.top_k).run()
+
+
 def _parse_thresholds(items: list[str]) -> list[tuple[str, float]]:
     from index.errors import UsageError
 
