@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
 
@@ -16,10 +14,11 @@ from index.encoders import Encoder
 from index.errors import UsageError
 from index.passages import Sentence
 from index.store import PassageIndex
+from qa.abstention import AbstentionModel, AbstentionSignal, calibrated_model
 from qa.follow_up import resolve_follow_up
 from qa.reference import reference_baseline
 from qa.settings import RETRIEVERS
-from qa.short_answer import find_short_answer
+from qa.short_answer import expected_type, find_short_answer
 from qa.text import lexical_terms, question_language
 from qa.types import Answer, Citation, PassageHit
 
@@ -32,15 +31,9 @@ RRF_K = 60
 
 @dataclass(frozen=True)
 class AnswerPolicy:
-    """How sentences are scored and when to abstain (see docs/calibration.md)."""
+    """How sentences are scored and chosen, and when to abstain (see docs/calibration.md)."""
 
-    min_margin: float
-    """Questions in another script than the best passage (English over Chinese): abstain when
-    the best passage's cosine exceeds the background baseline (`qa.reference`) by less."""
-    min_evidence: float
-    """Questions in the passage's script: abstain when margin + evidence_weight x coverage
-    (the IDF-weighted share of the question's terms in the best passage) is below this."""
-    evidence_weight: float
+    abstention: AbstentionModel
     # Sentence scoring and selection, tuned on CMRC trial (bench/tune_selection.py).
     sentence_weight: float = 1.0
     passage_weight: float = 0.0
@@ -52,31 +45,8 @@ class AnswerPolicy:
 
 
 def default_policy(model_id: str) -> AnswerPolicy:
-    """The calibrated policy for `model_id`; other models use the default model's margin."""
-    calibration = json.loads(resources.files("qa").joinpath("calibration.json").read_text("utf-8"))
-    entry = calibration.get(model_id) or calibration["default"]
-    return AnswerPolicy(
-        min_margin=float(entry["min_margin"]),
-        min_evidence=float(entry["min_evidence"]),
-        evidence_weight=float(entry["evidence_weight"]),
-    )
-
-
-@dataclass(frozen=True)
-class AbstentionSignal:
-    """What the abstention decision looks at, for one question and its retrieved passages."""
-
-    margin: float
-    """Best passage cosine minus the background baseline."""
-    coverage: float
-    """IDF-weighted share of the question's terms found in the passage of the best sentence."""
-    same_script: bool
-    """Whether the question and that passage are both Chinese or both not."""
-
-    def answerable(self, policy: AnswerPolicy) -> bool:
-        if self.same_script:
-            return self.margin + policy.evidence_weight * self.coverage >= policy.min_evidence
-        return self.margin >= policy.min_margin
+    """The calibrated policy for `model_id` (the default model's when it has none)."""
+    return AnswerPolicy(abstention=calibrated_model(model_id))
 
 
 @dataclass(frozen=True)
@@ -125,9 +95,9 @@ class Answerer:
         hits = self.search_passages(query_text, query_vector, top_k)
         searched = time.perf_counter()
         chosen = self._choose_sentences(query_text, query_vector, hits)
-        abstained = not chosen or not self.abstention_signal(
-            query_text, query_vector, hits, chosen[0].passage_id
-        ).answerable(self.policy)
+        abstained = not chosen or not self.policy.abstention.answerable(
+            self.abstention_signal(query_text, query_vector, hits, chosen[0])
+        )
         short: dict[str, object] = {}
         if abstained:
             text, citations = ABSTENTION_MESSAGES[language], ()
@@ -193,14 +163,22 @@ class Answerer:
         return PassageHit(passage_id, passage.doc_id, passage.start, passage.end, score, passage.text)
 
     def abstention_signal(
-        self, question: str, query_vector: np.ndarray, hits: list[PassageHit], evidence_passage_id: int
+        self, question: str, query_vector: np.ndarray, hits: list[PassageHit], best: ScoredSentence
     ) -> AbstentionSignal:
-        """The signal for `hits` whose best sentence lies in `evidence_passage_id`."""
-        passage = self.index.passages[evidence_passage_id]
+        """The signals for `hits` and the best sentence chosen from them."""
+        passage = self.index.passages[best.passage_id]
         passage_terms = set().union(*(self._sentence_terms[i] for i in passage.sentence_ids))
+        weights = self._term_weights(question)
+        sentence_id = best.sentence.id
+        typed = expected_type(question) in ("number", "time")
+        short = find_short_answer(question, best.sentence.text)
         return AbstentionSignal(
             margin=max(h.score for h in hits) - reference_baseline(self.index.reference_vectors, query_vector),
-            coverage=self._coverage(self._term_weights(question), passage_terms),
+            passage_coverage=self._coverage(weights, passage_terms),
+            sentence_cosine=float(self.index.sentence_vectors[sentence_id] @ query_vector),
+            sentence_coverage=self._coverage(weights, self._sentence_terms[sentence_id]),
+            typed_span_missing=float(typed and short is None),
+            short_answer_found=float(short is not None),
             same_script=question_language(question) == question_language(passage.text),
         )
 

@@ -91,6 +91,14 @@ def find_short_answer(question: str, sentence: str) -> ShortAnswer | None:
     return None
 
 
+def _stops(sentence: str, k: int) -> bool:
+    """Whether sentence[k] ends a clause (a '.' or ',' between digits does not: 2.5, 1,650)."""
+    if sentence[k] not in _STOP_AT:
+        return False
+    between_digits = 0 < k < len(sentence) - 1 and sentence[k - 1].isdigit() and sentence[k + 1].isdigit()
+    return not (sentence[k] in ".," and between_digits)
+
+
 def _in_question(span: str, question: str) -> bool:
     return len(span) >= 2 and span in question
 
@@ -149,11 +157,11 @@ def _slot(question: str, sentence: str) -> tuple[int, int] | None:
         return None
     if start is None:
         start = end
-        while start > 0 and sentence[start - 1] not in _STOP_AT:
+        while start > 0 and not _stops(sentence, start - 1):
             start -= 1
     if end is None:
         end = start
-        while end < len(sentence) and sentence[end] not in _STOP_AT:
+        while end < len(sentence) and not _stops(sentence, end):
             end += 1
     while start < end and sentence[start] in _EDGE:
         start += 1

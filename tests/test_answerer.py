@@ -8,6 +8,7 @@ from conftest import FakeEncoder
 from index.documents import load_documents
 from index.errors import UsageError
 from index.store import build_index
+from qa.abstention import AbstentionModel
 from qa.answerer import ABSTENTION_MESSAGES, Answerer, AnswerPolicy
 
 ARTICLE = (
@@ -21,7 +22,7 @@ ARTICLE = (
 def answerer(tmp_path: Path) -> Answerer:
     (tmp_path / "article.txt").write_text(ARTICLE, encoding="utf-8")
     index = build_index(load_documents([tmp_path / "article.txt"]), FakeEncoder())
-    return Answerer(index, FakeEncoder(), AnswerPolicy(min_margin=-1.0, min_evidence=-1.0, evidence_weight=0.0))
+    return Answerer(index, FakeEncoder(), AnswerPolicy(AbstentionModel.never_abstains()))
 
 
 def test_answer_sentences_are_cited_and_quote_the_document(answerer: Answerer):
@@ -45,7 +46,7 @@ def test_repeated_sentences_are_cited_once(answerer: Answerer):
 
 
 def test_weak_evidence_abstains_in_the_question_language(answerer: Answerer):
-    strict = Answerer(answerer.index, answerer.encoder, AnswerPolicy(min_margin=1.5, min_evidence=1.5, evidence_weight=0.0))
+    strict = Answerer(answerer.index, answerer.encoder, AnswerPolicy(AbstentionModel.always_abstains()))
     chinese = strict.ask("火星上有多少座火山？")
     english = strict.ask("How many volcanoes are on Mars?")
     assert chinese.abstained and chinese.answer == ABSTENTION_MESSAGES["zh"] and chinese.citations == ()

@@ -9,9 +9,10 @@ from index.documents import load_documents
 from index.errors import UsageError
 from index.lexical import LexicalIndex, lexical_tokens
 from index.store import build_index, load_index, save_index
+from qa.abstention import AbstentionModel
 from qa.answerer import Answerer, AnswerPolicy
 
-OPEN = AnswerPolicy(min_margin=-1, min_evidence=-1, evidence_weight=0)
+OPEN = AnswerPolicy(AbstentionModel.never_abstains())
 
 
 def test_tokens_fold_width_and_keep_numbers_and_model_names_whole():

@@ -23,6 +23,7 @@ def test_expected_type_from_question_words(question, kind):
         ("手机的售价是多少？", "X9 Pro手机以3,999元的售价上市。", "3,999元"),  # not the 9 of "X9"
         ("这部电影是由哪家公司出品的？", "这部电影是由星光影业出品的一部喜剧。", "星光影业"),
         ("小说的作者是谁？", "这部小说的作者是王小明，他出生于杭州。", "王小明"),
+        ("工厂位于哪个区？", "该工厂月产能2.5万辆，位于东城区。", "东城区"),
     ],
 )
 def test_short_answer_is_a_typed_or_slot_span_of_the_sentence(question, sentence, expected):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from qa.abstention import AbstentionModel
 from qa.answerer import Answerer, AnswerPolicy
 from qa.factory import index_documents, open_answerer
 from qa.settings import Settings
@@ -20,7 +21,7 @@ DOC = (
     "The second factory opens in April."
 )
 QUESTION = "北京工厂月产能是多少？"
-STRICT = AnswerPolicy(min_margin=1.5, min_evidence=1.5, evidence_weight=0.0)
+STRICT = AnswerPolicy(AbstentionModel.always_abstains())
 
 
 def index_corpus(folder: Path, text: str = DOC, name: str = "factory.txt") -> Settings:
