@@ -34,8 +34,8 @@ MAX_MEDIAN_CHARS = 80
 GRID = {
     "passage_weight": (0.0, 0.25, 0.5, 1.0),
     "lexical_weight": (0.0, 0.05, 0.1, 0.2, 0.3, 0.5),
-    "sentence_margin": (0.0, 0.01, 0.02, 0.03, 0.05),
-    "max_sentences": (1, 2, 3),
+    "sentence_margin": (0.0, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1),
+    "max_sentences": (1, 2, 3, 4),
 }
 
 
