@@ -54,7 +54,7 @@ def open_corpus_index(
     index_dir = CACHE / f"{name}-{model_id.replace('/', '--')}"
     encoder = None
     if index_exists(index_dir):
-        _upgrade_format_1(index_dir)
+        _upgrade_old_format(index_dir)
         manifest = read_manifest(index_dir)
         if [d.sha256 for d in manifest.documents] == [d.sha256 for d in documents] and (
             manifest.reference_count == len(reference_texts())
@@ -69,9 +69,9 @@ def open_corpus_index(
     return index
 
 
-def _upgrade_format_1(index_dir: Path) -> None:
-    """Format 1 lacked the BM25 index: add it to a cached benchmark index instead of
-    re-embedding (the vectors did not change)."""
+def _upgrade_old_format(index_dir: Path) -> None:
+    """Formats 1 and 2 lacked the current BM25 index: rebuild it in a cached benchmark index
+    instead of re-embedding (the vectors did not change)."""
     import dataclasses
 
     import faiss
@@ -83,7 +83,7 @@ def _upgrade_format_1(index_dir: Path) -> None:
 
     snapshot = index_dir / json.loads((index_dir / CURRENT_FILE).read_text())["snapshot"]
     raw = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
-    if raw.get("format_version") != 1:
+    if raw.get("format_version") not in (1, 2):
         return
     texts = {r["id"]: r["text"] for r in map(json.loads, (snapshot / "documents.jsonl").read_text(encoding="utf-8").splitlines())}
     documents = {r["id"]: Document(r["id"], texts[r["id"]], r["sha256"], Path(r["path"]), r["encoding"]) for r in raw["documents"]}

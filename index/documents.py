@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import DocumentError
 
 SUPPORTED_SUFFIXES = (".txt", ".md")
+DEFAULT_MAX_DOCUMENT_BYTES = 20_000_000
+"""Files above this are refused (configurable: QA_MAX_DOCUMENT_MB)."""
 # Encodings tried, in order, after UTF-8 fails. charset-normalizer picks among all of them
 # first; these are the fallbacks it may not rank well on short Chinese texts.
 CHINESE_ENCODINGS = ("gb18030", "big5")
@@ -119,8 +122,16 @@ def find_document_files(path: Path) -> list[Path]:
     return sorted(found)
 
 
-def load_documents(paths: list[Path]) -> list[Document]:
+def load_documents(
+    paths: list[Path],
+    max_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+    warn: Callable[[str], None] | None = None,
+) -> list[Document]:
     """Load every supported document under `paths`.
+
+    A file named explicitly must load, or it is an error. Inside a folder, files that cannot
+    be used (unreadable, binary, undecodable, larger than `max_bytes`, no text) are skipped
+    and reported through `warn`, so one bad file does not stop a folder from being indexed.
 
     Ids are relative to the common root: for `qa index seeds/` the seed gets `seeds/<name>`
     when run from the repository, i.e. paths relative to the current directory when the
@@ -133,15 +144,38 @@ def load_documents(paths: list[Path]) -> list[Document]:
         if not files and path.is_dir():
             raise DocumentError(f"{path}: no .txt or .md files in this folder")
         root = _id_root(path)
+        explicit = path.is_file()
         for file_path in files:
-            document = load_document(Path(os.path.abspath(file_path)), root)
+            try:
+                document = _load_checked(Path(os.path.abspath(file_path)), root, max_bytes)
+            except DocumentError as error:
+                if explicit:
+                    raise
+                if warn:
+                    warn(f"skipped {error}")
+                continue
             if document.id in seen:
                 continue
             seen.add(document.id)
             documents.append(document)
     if not documents:
-        raise DocumentError("no documents to index")
+        raise DocumentError("no documents with text to index")
     return documents
+
+
+def _load_checked(path: Path, root: Path, max_bytes: int) -> Document:
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise DocumentError(f"{path}: cannot read ({error.strerror})") from None
+    if size > max_bytes:
+        raise DocumentError(
+            f"{path}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit (QA_MAX_DOCUMENT_MB)"
+        )
+    document = load_document(path, root)
+    if not document.text.strip():
+        raise DocumentError(f"{path}: no text (empty or only whitespace)")
+    return document
 
 
 def _id_root(path: Path) -> Path:

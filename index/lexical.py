@@ -1,6 +1,7 @@
 """Lexical retrieval: BM25 (bm25s) over Chinese-aware tokens, persisted with the index.
 
-Tokens are CJK characters and character bigrams (no dictionary to load, robust to words a
+Texts are folded first (NFKC, lower case, traditional to simplified Chinese). Tokens are CJK
+characters and character bigrams (no dictionary to load, robust to words a
 segmenter does not know; on CMRC trial they retrieve better than jieba words), plus
 lower-cased Latin words and numbers, after NFKC (full-width forms fold to ASCII). So
 "52.99万元" yields 52.99, 万, 元, 万元 and matches "52.99万".
@@ -10,18 +11,32 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-TOKENIZER_ID = "cjk-unigram-bigram+words-v1"
+TOKENIZER_ID = "t2s+cjk-unigram-bigram+words-v2"
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*%?|[^\W_]+", re.UNICODE)
 # A placeholder that occurs in no text, so that a query with no known token is valid.
 _NOTHING = "\u0000"
 
 
+def fold(text: str) -> str:
+    """NFKC, lower case, traditional Chinese characters to simplified: the form in which
+    texts are compared word for word, so a simplified question matches a traditional text."""
+    return _to_simplified().convert(unicodedata.normalize("NFKC", text).lower())
+
+
+@lru_cache(maxsize=1)
+def _to_simplified() -> Any:
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
 def lexical_tokens(text: str) -> list[str]:
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = fold(text)
     tokens: list[str] = []
     for run in _CJK_RUN.findall(text):
         tokens.extend(run)

@@ -19,7 +19,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,7 +33,7 @@ from index.errors import IndexStoreError
 from index.lexical import TOKENIZER_ID, LexicalIndex
 from index.passages import MAX_PASSAGE_CHARS, Passage, Sentence, split_document
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
 
@@ -163,11 +163,21 @@ def build_index(
 
 
 @contextmanager
-def build_lock(index_dir: Path) -> Iterator[None]:
-    """Hold the index directory's build lock; a second builder waits for the first."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / LOCK_FILE, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+def build_lock(index_dir: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the index directory's build lock; a second builder waits for the first (and
+    `on_wait` is called once so the user knows why nothing happens)."""
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / LOCK_FILE, "a")
+    except OSError as error:
+        raise IndexStoreError(f"cannot write in index directory {index_dir} ({error.strerror})") from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait:
+                on_wait()
+            fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:

