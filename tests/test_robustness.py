@@ -224,3 +224,17 @@ def test_sigkill_during_builds_never_leaves_an_unusable_index(tmp_path: Path):
         index = load_index(index_dir)  # never raises: the live snapshot is always complete
         assert index.manifest.passage_count == expected
         assert json.loads((index_dir / "CURRENT").read_text())["snapshot"]
+
+
+def test_file_paths_cannot_inject_terminal_control_sequences(tmp_path: Path, fake_encoder, monkeypatch):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "evil\x1b[2J\x1b]0;owned\x07.txt").write_text(GOOD, encoding="utf-8")
+    (folder / "empty\x1b[31m.txt").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["index", "docs"])
+    assert result.exit_code == 0
+    assert "\x1b" not in result.stderr and "\\x1b" in result.stderr  # the skipped file's name
+    result = runner.invoke(app, ["ask", "北京工厂月产能是多少？"])
+    assert result.exit_code == 0 and "\x1b" not in result.stdout and "\\x1b[2J" in result.stdout
+    assert "\x07" not in result.stdout
