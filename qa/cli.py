@@ -82,8 +82,10 @@ def index_command(
     index_dir: IndexDirOption = None,
     model: ModelOption = None,
     engine: EngineOption = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed every document again instead of reusing unchanged ones.")] = False,
 ) -> None:
-    """Build the index from documents (replaces the previous index only when complete)."""
+    """Build or update the index from documents (the previous index stays live until the new
+    one is complete; unchanged documents are not embedded again)."""
     with _errors_to_exit_codes():
         from qa.factory import DEFAULT_DOCUMENTS, index_documents
         from qa.render import progress_reporter, safe_inline, stderr_console
@@ -95,7 +97,13 @@ def index_command(
             console.print(f"qa: warning: {safe_inline(message)}", markup=False, highlight=False, soft_wrap=True)
 
         with progress_reporter() as progress:
-            report = index_documents(settings, list(paths or [DEFAULT_DOCUMENTS]), progress, warn)
+            report = index_documents(settings, list(paths or [DEFAULT_DOCUMENTS]), progress, warn, rebuild)
+        changes = report.changes
+        console.print(
+            f"{changes.added} added, {changes.changed} changed, {changes.removed} removed, "
+            f"{changes.unchanged} unchanged; {changes.embedded_texts} passages and sentences embedded",
+            markup=False, highlight=False, soft_wrap=True,
+        )
         stderr_console().print(
             f"Indexed {report.documents} document(s), {report.characters} characters: "
             f"{report.passages} passages, {report.sentences} sentences in {report.seconds:.1f} s "

@@ -11,7 +11,10 @@ from pathlib import Path
 from index.documents import Document, load_documents
 from index.encoders import DEFAULT_MODEL_ID, Encoder, ProgressCallback, load_encoder
 from index.errors import IndexStoreError, UsageError
-from index.store import FORMAT_VERSION, PassageIndex, build_index, build_lock, index_exists, load_index, read_manifest, save_index
+from index.store import (
+    FORMAT_VERSION, BuildChanges, PassageIndex, build_index_incrementally, build_lock, index_exists,
+    load_index, read_manifest, save_index,
+)
 from qa.answerer import Answerer
 from qa.reference import reference_vectors
 from qa.settings import Settings
@@ -21,6 +24,7 @@ DEFAULT_DOCUMENTS = Path("seeds")
 
 @dataclass(frozen=True)
 class IndexReport:
+    changes: BuildChanges
     documents: int
     passages: int
     sentences: int
@@ -36,8 +40,10 @@ def index_documents(
     paths: list[Path],
     progress: ProgressCallback | None = None,
     warn: Callable[[str], None] | None = None,
+    rebuild: bool = False,
 ) -> IndexReport:
-    """Load, split, embed and save `paths` as the index in `settings.index_dir`."""
+    """Load, split, embed and save `paths` as the index in `settings.index_dir`. Documents
+    whose content is unchanged since the previous index reuse its vectors unless `rebuild`."""
     started = time.perf_counter()
     documents = load_documents(paths, int(settings.max_document_mb * 1e6), warn)
     model_id = settings.model or DEFAULT_MODEL_ID
@@ -48,9 +54,13 @@ def index_documents(
             warn(f"another `qa index` is writing {settings.index_dir}; waiting for it to finish")
 
     with build_lock(settings.index_dir, waiting):
-        index = build_index(documents, encoder, progress=progress, reference_vectors=background)
+        previous = None if rebuild else _previous_index(settings.index_dir, encoder.model_id)
+        index, changes = build_index_incrementally(
+            documents, encoder, progress=progress, reference_vectors=background, previous=previous
+        )
         save_index(index, settings.index_dir)
     return IndexReport(
+        changes=changes,
         documents=len(documents),
         passages=len(index.passages),
         sentences=len(index.sentences),
@@ -60,6 +70,18 @@ def index_documents(
         model_id=encoder.model_id,
         engine=encoder.engine,
     )
+
+
+def _previous_index(index_dir: Path, model_id: str) -> PassageIndex | None:
+    """The current index when its vectors can be reused (same model, readable), else None."""
+    if not index_exists(index_dir):
+        return None
+    try:
+        if read_manifest(index_dir).model_id != model_id:
+            return None
+        return load_index(index_dir)
+    except IndexStoreError:
+        return None  # damaged or another format: rebuilt from scratch
 
 
 def open_index(settings: Settings, progress: ProgressCallback | None = None) -> PassageIndex:

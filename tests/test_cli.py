@@ -122,3 +122,14 @@ def test_help_does_not_import_heavy_libraries():
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_reindexing_reuses_unchanged_documents_unless_rebuild(corpus: Path, fake_encoder):
+    assert runner.invoke(app, ["index", str(corpus)]).exit_code == 0
+    fake_encoder.calls.clear()
+    result = runner.invoke(app, ["index", str(corpus)])
+    assert result.exit_code == 0
+    assert "0 added, 0 changed, 0 removed, 1 unchanged; 0 passages and sentences embedded" in result.stderr
+    assert sum(fake_encoder.calls) == 0
+    result = runner.invoke(app, ["index", "--rebuild", str(corpus)])
+    assert result.exit_code == 0 and "1 added" in result.stderr and sum(fake_encoder.calls) > 0

@@ -105,3 +105,37 @@ def test_failed_build_leaves_previous_index_loadable(tmp_path: Path, documents, 
 def test_missing_index_error(tmp_path: Path):
     with pytest.raises(IndexStoreError, match="no index"):
         load_index(tmp_path / "nothing")
+
+
+def test_incremental_build_embeds_only_new_and_changed_documents(tmp_path: Path):
+    from index.store import build_index_incrementally
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        (folder / f"{name}.txt").write_text(f"文件{name}的第一句。文件{name}的第二句。", encoding="utf-8")
+    encoder = FakeEncoder()
+    first, changes = build_index_incrementally(load_documents([folder]), encoder)
+    assert (changes.added, changes.unchanged, changes.embedded_texts) == (3, 0, sum(encoder.calls))
+    # nothing changed: nothing embedded, same vectors
+    encoder.calls.clear()
+    again, changes = build_index_incrementally(load_documents([folder]), encoder, previous=first)
+    assert (changes.added, changes.changed, changes.removed, changes.unchanged) == (0, 0, 0, 3)
+    assert changes.embedded_texts == 0 and sum(encoder.calls) == 0
+    assert np.allclose(again.sentence_vectors, first.sentence_vectors)
+    # one added, one changed, one removed: only the new and changed texts are embedded
+    (folder / "d.txt").write_text("新文件的句子。", encoding="utf-8")
+    (folder / "b.txt").write_text("文件b被改写了。还有一句新的。再来一句。", encoding="utf-8")
+    (folder / "c.txt").unlink()
+    encoder.calls.clear()
+    updated, changes = build_index_incrementally(load_documents([folder]), encoder, previous=again)
+    assert (changes.added, changes.changed, changes.removed, changes.unchanged) == (1, 1, 1, 1)
+    new_texts = [p for p in updated.passages if p.doc_id.endswith(("b.txt", "d.txt"))] + [
+        s for s in updated.sentences if s.doc_id.endswith(("b.txt", "d.txt"))]
+    assert sum(encoder.calls) == changes.embedded_texts == len(new_texts)
+    # the result equals a full build
+    full = build_index(load_documents([folder]), FakeEncoder())
+    assert updated.passages == full.passages and updated.sentences == full.sentences
+    assert np.allclose(updated.sentence_vectors, full.sentence_vectors)
+    query = FakeEncoder().encode_queries(["新文件"])[0]
+    assert updated.search(query, 3) == full.search(query, 3)
