@@ -13,7 +13,8 @@ from pathlib import Path
 from index.documents import Document
 from index.encoders import Encoder, load_encoder
 from qa.reference import reference_texts, reference_vectors
-from index.store import PassageIndex, build_index, index_exists, load_index, read_manifest, save_index
+from index.build import build_index
+from index.store import PassageIndex, index_exists, load_index, read_manifest, save_index
 
 DATA = Path(__file__).resolve().parent / "data" / "cmrc2018"
 CACHE = Path(__file__).resolve().parent / ".cache"

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cmrc import load_contexts, load_questions  # noqa: E402
 
 from index.encoders import DEFAULT_MODEL_ID, load_encoder  # noqa: E402
-from index.store import build_index  # noqa: E402
+from index.build import build_index  # noqa: E402
 from qa.factory import index_documents, open_answerer  # noqa: E402
 from qa.reference import reference_vectors  # noqa: E402
 from qa.settings import Settings  # noqa: E402

@@ -4,7 +4,7 @@ Texts are folded first (NFKC, lower case, traditional to simplified Chinese). To
 characters and character bigrams (no dictionary to load, robust to words a
 segmenter does not know; on CMRC trial they retrieve better than jieba words), plus
 lower-cased Latin words and numbers, after NFKC (full-width forms fold to ASCII). So
-"52.99万元" yields 52.99, 万, 元, 万元 and matches "52.99万".
+"12.5万元" yields 12.5, 万, 元, 万元 and matches "12.5万".
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def _period_ends_sentence(text: str, i: int) -> bool:
     while j < len(text) and text[j] in CLOSERS:
         j += 1
     if j < len(text) and not text[j].isspace():
-        return False  # "52.99", "1.由于", "e.g.x", "example.com"
+        return False  # "3.14", "1.由于", "e.g.x", "example.com"
     word = re.search(r"([A-Za-z.]+)$", text[max(0, i - 12) : i])
     if word:
         token = word.group(1).lower()

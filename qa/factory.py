@@ -11,9 +11,9 @@ from pathlib import Path
 from index.documents import Document, load_documents
 from index.encoders import DEFAULT_MODEL_ID, Encoder, ProgressCallback, load_encoder
 from index.errors import IndexStoreError, UsageError
+from index.build import BuildChanges, build_index_incrementally
 from index.store import (
-    FORMAT_VERSION, BuildChanges, PassageIndex, build_index_incrementally, build_lock, index_exists,
-    load_index, read_manifest, save_index,
+    FORMAT_VERSION, PassageIndex, build_lock, index_exists, load_index, read_manifest, save_index,
 )
 from qa.answerer import Answerer
 from qa.reference import reference_vectors

@@ -7,7 +7,7 @@ import pytest
 from conftest import FakeEncoder
 from index.documents import load_documents
 from index.errors import UsageError
-from index.store import build_index
+from index.build import build_index
 from qa.abstention import AbstentionModel
 from qa.answerer import ABSTENTION_MESSAGES, Answerer, AnswerPolicy
 

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from conftest import FakeEncoder
 from index.documents import load_documents
-from index.store import build_index
+from index.build import build_index
 from qa.abstention import AbstentionModel
 from qa.answerer import Answerer, AnswerPolicy
 from qa.cli import app

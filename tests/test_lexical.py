@@ -8,7 +8,8 @@ from conftest import FakeEncoder
 from index.documents import load_documents
 from index.errors import UsageError
 from index.lexical import LexicalIndex, lexical_tokens
-from index.store import build_index, load_index, save_index
+from index.build import build_index
+from index.store import load_index, save_index
 from qa.abstention import AbstentionModel
 from qa.answerer import Answerer, AnswerPolicy
 

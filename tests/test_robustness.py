@@ -22,7 +22,8 @@ from typer.testing import CliRunner
 from conftest import REPO, FakeEncoder
 from index.documents import load_documents
 from index.errors import DocumentError, IndexStoreError
-from index.store import build_index, build_lock, load_index, save_index
+from index.build import build_index
+from index.store import build_lock, load_index, save_index
 from qa.abstention import AbstentionModel
 from qa.answerer import Answerer, AnswerPolicy
 from qa.cli import app
@@ -196,7 +197,8 @@ KILLED_BUILDER = textwrap.dedent(
     from pathlib import Path
     from conftest import FakeEncoder
     from index.documents import load_documents
-    from index.store import build_index, save_index
+    from index.build import build_index
+    from index.store import save_index
     documents = load_documents([Path({docs!r})])
     print("ready", flush=True)
     while True:

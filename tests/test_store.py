@@ -9,7 +9,8 @@ import pytest
 from conftest import FakeEncoder
 from index.documents import Document, load_documents
 from index.errors import IndexStoreError
-from index.store import build_index, load_index, save_index
+from index.build import build_index
+from index.store import load_index, save_index
 
 TEXTS = {
     "a.txt": "北京工厂当前月产能2.5万辆。第二工厂四月投产。订单已达12万辆。",
@@ -108,7 +109,7 @@ def test_missing_index_error(tmp_path: Path):
 
 
 def test_incremental_build_embeds_only_new_and_changed_documents(tmp_path: Path):
-    from index.store import build_index_incrementally
+    from index.build import build_index_incrementally
 
     folder = tmp_path / "docs"
     folder.mkdir()
