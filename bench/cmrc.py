@@ -73,8 +73,6 @@ def open_corpus_index(
 def _upgrade_old_format(index_dir: Path) -> None:
     """Formats 1 and 2 lacked the current BM25 index: rebuild it in a cached benchmark index
     instead of re-embedding (the vectors did not change)."""
-    import dataclasses
-
     import faiss
     import numpy as np
 

@@ -146,7 +146,7 @@ def _slot(question: str, sentence: str) -> tuple[int, int] | None:
     match = _QUESTION_WORD.search(question)
     if not match:
         return None
-    left, right = question[: match.start()], question[match.end() :]
+    right = question[match.end() :]
     # The anchors may skip a few words next to the question word (叫/是/两个公司...).
     found_left = _left_anchor(question, sentence)
     start = found_left[0] + found_left[1] if found_left else None

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from conftest import REPO, FakeEncoder
 from index.documents import load_documents
-from index.errors import DocumentError, IndexStoreError
+from index.errors import DocumentError
 from index.build import build_index
 from index.store import build_lock, load_index, save_index
 from qa.abstention import AbstentionModel
