@@ -103,7 +103,7 @@ class Answerer:
             text, citations = ABSTENTION_MESSAGES[language], ()
         else:
             text, citations = self._stitch(chosen)
-            short = self._short_answer(query_text, chosen[0], citations)
+            short = self._short_answer(query_text, chosen, citations)
         finished = time.perf_counter()
         timings = {
             "embed": (embedded - started) * 1000,
@@ -124,18 +124,23 @@ class Answerer:
         )
 
     @staticmethod
-    def _short_answer(question: str, best: ScoredSentence, citations: tuple[Citation, ...]) -> dict[str, object]:
-        """The short answer inside the best sentence, with document offsets and its citation."""
-        found = find_short_answer(question, best.sentence.text)
-        if found is None:
-            return {}
-        citation = next(c for c in citations if c.start == best.sentence.start and c.doc == best.sentence.doc_id)
-        return {
-            "short_answer": found.text,
-            "short_answer_citation": citation.n,
-            "short_answer_start": best.sentence.start + found.start,
-            "short_answer_end": best.sentence.start + found.end,
-        }
+    def _short_answer(
+        question: str, chosen: list[ScoredSentence], citations: tuple[Citation, ...]
+    ) -> dict[str, object]:
+        """The short answer inside the best cited sentence that has one, with document offsets
+        and its citation."""
+        for best in chosen:
+            found = find_short_answer(question, best.sentence.text)
+            if found is None:
+                continue
+            citation = next(c for c in citations if c.start == best.sentence.start and c.doc == best.sentence.doc_id)
+            return {
+                "short_answer": found.text,
+                "short_answer_citation": citation.n,
+                "short_answer_start": best.sentence.start + found.start,
+                "short_answer_end": best.sentence.start + found.end,
+            }
+        return {}
 
     def retrieve(self, question: str, k: int) -> list[PassageHit]:
         """The k passages that best match the question, best first (no answering)."""
