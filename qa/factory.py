@@ -47,7 +47,10 @@ def index_documents(
     started = time.perf_counter()
     documents = load_documents(paths, int(settings.max_document_mb * 1e6), warn)
     model_id = settings.model or DEFAULT_MODEL_ID
-    encoder = load_encoder(model_id, settings.engine, settings.cache_dir, for_queries=False, progress=progress)
+    # Lazy: when every document is unchanged, nothing is embedded and the model never loads.
+    encoder = load_encoder(
+        model_id, settings.engine, settings.cache_dir, for_queries=False, progress=progress, lazy=True
+    )
     background = reference_vectors(encoder, settings.cache_dir, progress)
     def waiting() -> None:
         if warn:
