@@ -51,6 +51,13 @@ def wall_times(command: list[str], runs: int, env: dict[str, str]) -> list[float
     return times
 
 
+def peak_rss_mb(command: list[str], env: dict[str, str]) -> float:
+    """Peak resident memory of one run of `command` (GNU time's maximum RSS)."""
+    done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], env=env, cwd=REPO, check=True,
+                          capture_output=True, text=True)
+    return round(int(done.stderr.strip().splitlines()[-1]) / 1024, 1)
+
+
 def machine() -> str:
     model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
@@ -81,6 +88,10 @@ def main() -> None:
         ask_times = wall_times([QA, "ask", "北京工厂的月产能是多少？"], 5, env)
         results["ask_s_median"] = round(statistics.median(ask_times), 3)
         results["ask_s_max"] = round(max(ask_times), 3)
+        results["ask_peak_rss_mb"] = peak_rss_mb([QA, "ask", "北京工厂的月产能是多少？"], env)
+        results["reindex_unchanged_peak_rss_mb"] = peak_rss_mb([QA, "index", "seeds"], env)
+        fresh_env = {**env, "QA_INDEX_DIR": str(Path(scratch) / "fresh-index")}
+        results["index_build_peak_rss_mb"] = peak_rss_mb([QA, "index", "seeds"], fresh_env)
 
         # Embedding throughput of the index build (sentence-transformers, the default engine).
         encoder = load_encoder(DEFAULT_MODEL_ID, "sentence-transformers", settings.cache_dir, for_queries=False)
@@ -100,6 +111,9 @@ def main() -> None:
         ("answer latency in process, p50 / p95", f"{results['answer_ms_p50']} / {results['answer_ms_p95']} ms", "p50 <= 30 ms"),
         ("`qa --help` wall time (median of 7)", f"{results['help_s_median']} s", "<= 0.3 s"),
         ("one-shot `qa ask`, caches warm (median / max of 5)", f"{results['ask_s_median']} / {results['ask_s_max']} s", "<= 1.5 s"),
+        ("peak memory: one-shot `qa ask` / unchanged re-index / fresh seed build",
+         f"{results['ask_peak_rss_mb']:.0f} / {results['reindex_unchanged_peak_rss_mb']:.0f} / "
+         f"{results['index_build_peak_rss_mb']:.0f} MB", ""),
         ("seed index build incl. model load", f"{results['seed_index_build_s']} s ({results['seed_passages']} passages)", ""),
         ("index embedding throughput", f"{results['throughput_passages_per_s']} passages/s "
          f"({results['throughput_texts_per_s']} texts/s incl. sentences)", ""),

@@ -1,16 +1,19 @@
-"""Loading documents: files and folders of .txt/.md, decoded, with stable ids and hashes."""
+"""Loading documents: files and folders of text, Markdown, HTML and PDF, decoded and converted
+to plain text, with stable ids and hashes."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from index.errors import DocumentError
+from index.formats import SUPPORTED_SUFFIXES, extract_binary, extract_text, is_binary_format
+from index.source_map import SourceMap
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
 DEFAULT_MAX_DOCUMENT_BYTES = 20_000_000
 """Files above this are refused (configurable: QA_MAX_DOCUMENT_MB)."""
 # Encodings tried, in order, after UTF-8 fails. charset-normalizer picks among all of them
@@ -23,18 +26,70 @@ class Document:
     id: str
     """Stable id: the path relative to the indexed root, with '/' separators."""
     text: str
-    """Decoded text with newlines normalised to '\\n'; every offset in the project indexes this."""
+    """Decoded text with newlines normalised to '\\n'; every offset in the project indexes this.
+    For Markdown, HTML and PDF files, the plain text extracted from the file."""
     sha256: str
     """Hex digest of `text` encoded as UTF-8 (independent of the file's encoding)."""
     path: Path
     """Where the document was read from."""
     encoding: str
-    """The encoding the file was decoded with."""
+    """The encoding the file was decoded with (`pdf` for a PDF, whose text is extracted)."""
+    source_text: str | None = None
+    """Markdown and HTML: the file's decoded text (newlines normalised), which `text` was
+    extracted from. None when `text` is the file's text (.txt) or the file is binary (PDF)."""
+    source_map: SourceMap | None = None
+    """Converted formats: where each part of `text` comes from in `source_text`, and for a PDF
+    where its pages start. None for plain text."""
 
     @property
     def size(self) -> int:
         """Length of `text` in characters."""
         return len(self.text)
+
+    def source_span(self, start: int, end: int) -> tuple[int, int] | None:
+        """Where text[start:end] is in the file's decoded text (half-open character offsets):
+        the same span for plain text; None for a PDF (no character positions)."""
+        if self.source_map is None:
+            return (start, end) if start < end else None
+        return self.source_map.source_span(start, end)
+
+    def line_span(self, start: int, end: int) -> tuple[int, int] | None:
+        """First and last line (1-based, inclusive) of the file that text[start:end] comes
+        from; None for a PDF."""
+        span = self.source_span(start, end)
+        source = self.text if self.source_map is None else self.source_text
+        if span is None or source is None:
+            return None
+        first = source.count("\n", 0, span[0]) + 1
+        return first, first + source.count("\n", span[0], max(span[0], span[1] - 1))
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based page of the character at `offset` (PDF only, else None)."""
+        return None if self.source_map is None else self.source_map.page_at(offset)
+
+
+def source_fields(document: Document) -> dict[str, Any]:
+    """The optional fields a converted document adds to its documents.jsonl row."""
+    fields: dict[str, Any] = {}
+    if document.source_text is not None:
+        fields["source_text"] = document.source_text
+    if document.source_map is not None:
+        fields["source_map"] = document.source_map.to_json()
+    return fields
+
+
+def with_source_fields(document: Document, row: dict[str, Any]) -> Document:
+    """`document` with the optional fields of its documents.jsonl row (see `source_fields`),
+    checked; raise ValueError when they do not fit its text."""
+    source_text = row.get("source_text")
+    if source_text is not None and not isinstance(source_text, str):
+        raise ValueError(f"source text of {document.id} is not text")
+    if row.get("source_map") is None:
+        return replace(document, source_text=source_text) if source_text is not None else document
+    source_map = SourceMap.from_json(
+        row["source_map"], len(document.text), None if source_text is None else len(source_text)
+    )
+    return replace(document, source_text=source_text, source_map=source_map)
 
 
 def normalise_newlines(text: str) -> str:
@@ -93,8 +148,18 @@ def load_document(path: Path, root: Path | None = None) -> Document:
         raise DocumentError(f"{name}: is a directory") from None
     except OSError as error:
         raise DocumentError(f"{name}: cannot read ({error.strerror})") from None
-    text, encoding = decode_bytes(data, name)
-    text = normalise_newlines(text)
+    source_text: str | None = None
+    if is_binary_format(path.suffix):
+        extracted = extract_binary(data, path.suffix, name)
+        encoding = "pdf"
+    else:
+        source_text, encoding = decode_bytes(data, name)
+        source_text = normalise_newlines(source_text)
+        extracted = extract_text(source_text, path.suffix, name)
+    if extracted is None:
+        text, source_text, source_map = source_text, None, None
+    else:
+        text, source_map = extracted.text, extracted.source_map
     doc_id = path.relative_to(root).as_posix() if root is not None else path.name
     return Document(
         id=doc_id,
@@ -102,6 +167,8 @@ def load_document(path: Path, root: Path | None = None) -> Document:
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         path=path,
         encoding=encoding,
+        source_text=source_text,
+        source_map=source_map,
     )
 
 
@@ -142,7 +209,7 @@ def load_documents(
     for path in paths:
         files = find_document_files(path)
         if not files and path.is_dir():
-            raise DocumentError(f"{path}: no .txt or .md files in this folder")
+            raise DocumentError(f"{path}: no .txt, .md, .html or .pdf files in this folder")
         root = _id_root(path)
         explicit = path.is_file()
         for file_path in files:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from index.documents import Document
+from index.documents import Document, source_fields, with_source_fields
 from index.errors import IndexStoreError
 from index.lexical import LexicalIndex
 from index.passages import Passage, Sentence
@@ -143,7 +143,7 @@ def save_index(index: PassageIndex, index_dir: Path) -> Path:
         index.lexical.save(partial / "bm25")
         _write_jsonl(
             partial / "documents.jsonl",
-            ({"id": d.id, "text": d.text} for d in index.documents.values()),
+            ({"id": d.id, "text": d.text, **source_fields(d)} for d in index.documents.values()),
         )
         _write_jsonl(
             partial / "passages.jsonl",
@@ -201,17 +201,23 @@ def load_index(index_dir: Path) -> PassageIndex:
         sentence_vectors = np.load(snapshot / "sentence_vectors.npy", allow_pickle=False)
         reference_vectors = np.load(snapshot / "reference_vectors.npy", allow_pickle=False)
         lexical = LexicalIndex.load(snapshot / "bm25", manifest.passage_count)
-        texts = {row["id"]: row["text"] for row in _read_jsonl(snapshot / "documents.jsonl")}
+        document_rows = {row["id"]: row for row in _read_jsonl(snapshot / "documents.jsonl")}
         passage_rows = list(_read_jsonl(snapshot / "passages.jsonl"))
         sentence_rows = list(_read_jsonl(snapshot / "sentences.jsonl"))
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as error:
         raise IndexStoreError(f"index in {index_dir} is damaged ({_first_line(error)}); {rebuild}") from None
     documents: dict[str, Document] = {}
     for record in manifest.documents:
-        text = texts.get(record.id)
+        row = document_rows.get(record.id, {})
+        text = row.get("text")
         if text is None or hashlib.sha256(text.encode("utf-8")).hexdigest() != record.sha256:
             raise IndexStoreError(f"index in {index_dir}: text of {record.id} is missing or altered; {rebuild}")
-        documents[record.id] = Document(record.id, text, record.sha256, Path(record.path), record.encoding)
+        try:
+            documents[record.id] = with_source_fields(
+                Document(record.id, text, record.sha256, Path(record.path), record.encoding), row
+            )
+        except (ValueError, TypeError) as error:
+            raise IndexStoreError(f"index in {index_dir}: bad source map of {record.id} ({_first_line(error)}); {rebuild}") from None
     try:
         sentences = [_span(Sentence, row, documents, with_ids=False) for row in sentence_rows]
         passages = [_span(Passage, row, documents, with_ids=True) for row in passage_rows]

@@ -255,9 +255,15 @@ class Answerer:
         parts = []
         for n, item in enumerate(ordered, start=1):
             sentence = item.sentence
+            document = self.index.documents[sentence.doc_id]
+            source = document.source_span(sentence.start, sentence.end) or (None, None)
+            lines = document.line_span(sentence.start, sentence.end) or (None, None)
             citations.append(
                 Citation(n, sentence.doc_id, sentence.start, sentence.end, sentence.text,
-                         item.passage_id, round(item.score, 4))
+                         item.passage_id, round(item.score, 4),
+                         source_start=source[0], source_end=source[1],
+                         line_start=lines[0], line_end=lines[1],
+                         page=document.page_at(sentence.start))
             )
             parts.append(f"{sentence.text}[{n}]")
         separator = "" if all(question_language(p) == "zh" for p in parts) else " "

@@ -78,7 +78,7 @@ def _settings(**overrides: object):
 
 @app.command("index")
 def index_command(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders of .txt/.md (default: seeds/).", show_default=False)] = None,
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders of .txt, .md, .html and .pdf documents (default: seeds/).", show_default=False)] = None,
     index_dir: IndexDirOption = None,
     model: ModelOption = None,
     engine: EngineOption = None,

@@ -31,6 +31,17 @@ class Citation:
     """The retrieved passage the sentence was found in (shown as its context)."""
     score: float
     """The sentence's answer score (higher is better)."""
+    source_start: int | None = None
+    """Where the quote is in the file's decoded text (newlines normalised), half-open: the
+    same as `start` for plain text, the span of the Markdown or HTML source the plain text
+    was extracted from; None for a PDF."""
+    source_end: int | None = None
+    line_start: int | None = None
+    """First line of the file the quote comes from (1-based); None for a PDF."""
+    line_end: int | None = None
+    """Last line of the file the quote comes from (inclusive)."""
+    page: int | None = None
+    """PDF only: the page the quote starts on (1-based)."""
 
 
 @dataclass(frozen=True)

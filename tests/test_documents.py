@@ -53,5 +53,5 @@ def test_missing_path_and_empty_folder_are_errors(tmp_path: Path):
     with pytest.raises(DocumentError, match="no such file"):
         load_documents([tmp_path / "missing"])
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DocumentError, match="no .txt or .md"):
+    with pytest.raises(DocumentError, match="no .txt, .md, .html or .pdf files"):
         load_documents([tmp_path / "empty"])

@@ -9,7 +9,7 @@ from qa.render import safe_inline
 
 WHAT_TO_DO = [
     (IndexStoreError, "Quit (Ctrl+Q) and build the index with `qa index PATH...`, or start `qa chat PATH...`."),
-    (DocumentError, "Check the documents: `qa chat PATH...` takes .txt and .md files or folders of them."),
+    (DocumentError, "Check the documents: `qa chat PATH...` takes .txt, .md, .html and .pdf files or folders of them."),
     (ModelError, "Check --model / QA_MODEL and the model cache (QA_CACHE_DIR)."),
     (UsageError, "Check the question or the options."),
 ]
