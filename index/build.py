@@ -7,10 +7,11 @@ the previous index, so re-indexing a folder embeds only what changed.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from index.ann import build_vector_index
 from index.documents import Document
 from index.encoders import Encoder, ProgressCallback
 from index.lexical import TOKENIZER_ID, LexicalIndex
@@ -37,6 +38,7 @@ def build_index(
     max_passage_chars: int = MAX_PASSAGE_CHARS,
     reference_vectors: np.ndarray | None = None,
     previous: PassageIndex | None = None,
+    vector_index_kind: str | None = None,
 ) -> PassageIndex:
     """Split and embed `documents` into an in-memory index (see `save_index`).
 
@@ -44,7 +46,7 @@ def build_index(
     unchanged reuse its vectors: only new and changed documents are embedded.
     """
     return build_index_incrementally(
-        documents, encoder, progress, max_passage_chars, reference_vectors, previous
+        documents, encoder, progress, max_passage_chars, reference_vectors, previous, vector_index_kind
     )[0]
 
 
@@ -55,11 +57,12 @@ def build_index_incrementally(
     max_passage_chars: int = MAX_PASSAGE_CHARS,
     reference_vectors: np.ndarray | None = None,
     previous: PassageIndex | None = None,
+    vector_index_kind: str | None = None,
 ) -> tuple[PassageIndex, BuildChanges]:
-    """`build_index`, also saying which documents were added, changed, removed or reused."""
+    """`build_index`, also saying which documents were added, changed, removed or reused.
+    `vector_index_kind` overrides the FAISS index chosen by corpus size (index.ann)."""
     if reference_vectors is None:
         reference_vectors = np.zeros((0, encoder.dimension), dtype=np.float32)
-    import faiss
 
     started = time.perf_counter()
     reusable = _reusable_vectors(previous, encoder, max_passage_chars)
@@ -112,8 +115,10 @@ def build_index_incrementally(
         sentence_parts.append(vectors[1])
     passage_vectors = np.ascontiguousarray(np.concatenate(passage_parts), dtype=np.float32)
     sentence_vectors = np.ascontiguousarray(np.concatenate(sentence_parts), dtype=np.float32)
-    flat = faiss.IndexFlatIP(encoder.dimension)
-    flat.add(passage_vectors)
+    if len(passage_vectors):
+        vector_index, spec = build_vector_index(passage_vectors, vector_index_kind)
+    else:  # nothing to search; an empty exact index keeps the shape
+        vector_index, spec = build_vector_index(np.zeros((0, dimension), dtype=np.float32), "flat")
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         model_id=encoder.model_id,
@@ -122,7 +127,7 @@ def build_index_incrementally(
         built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         build_seconds=round(time.perf_counter() - started, 3),
         max_passage_chars=max_passage_chars,
-        faiss_index="IndexFlatIP",
+        faiss_index="IndexFlatIP" if spec.kind == "flat" else spec.factory,
         lexical_index=f"bm25s {TOKENIZER_ID}",
         passage_count=len(passages),
         sentence_count=len(sentences),
@@ -130,11 +135,13 @@ def build_index_incrementally(
         documents=tuple(
             DocumentRecord(d.id, d.sha256, d.size, str(d.path), d.encoding) for d in documents
         ),
+        vector_index=asdict(spec),
     )
     index = PassageIndex(
-        manifest, {d.id: d for d in documents}, sentences, passages, flat, sentence_vectors,
+        manifest, {d.id: d for d in documents}, sentences, passages, vector_index, sentence_vectors,
         np.ascontiguousarray(reference_vectors, dtype=np.float32),
         LexicalIndex.build([p.text for p in passages]),
+        None if spec.kind == "flat" else passage_vectors.astype(np.float16),
     )
     current = {d.id for d in documents}
     removed = sum(1 for doc_id in (previous.documents if previous else {}) if doc_id not in current)
@@ -153,7 +160,7 @@ def _reusable_vectors(
         encoder.model_id, encoder.dimension, max_passage_chars
     ):
         return {}
-    all_passages = previous.passage_vectors_index.reconstruct_n(0, previous.passage_vectors_index.ntotal)
+    all_passages = previous.passage_vectors(list(range(len(previous.passages))))
     by_document: dict[str, tuple[list[int], list[int]]] = {}
     for passage in previous.passages:
         by_document.setdefault(passage.doc_id, ([], []))[0].append(passage.id)

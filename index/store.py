@@ -3,7 +3,8 @@
     <index_dir>/CURRENT            name of the live snapshot (replaced atomically)
     <index_dir>/<snapshot>/        manifest.json, passages.faiss, sentence_vectors.npy,
                                    reference_vectors.npy, bm25/, documents.jsonl,
-                                   passages.jsonl, sentences.jsonl
+                                   passages.jsonl, sentences.jsonl, and for an approximate
+                                   FAISS index passage_vectors.npy (exact vectors, float16)
 
 A build writes a new snapshot, then swaps CURRENT with os.replace, so an interrupted or failed
 build leaves the previous index in place. No pickle anywhere: JSON, .npy without objects, and
@@ -29,6 +30,7 @@ import numpy as np
 
 from index.documents import Document, source_fields, with_source_fields
 from index.errors import IndexStoreError
+from index.ann import VectorIndexSpec, candidate_count, configure_for_search, exact_cosines, load_exact_vectors, save_exact_vectors
 from index.lexical import LexicalIndex
 from index.passages import Passage, Sentence
 
@@ -66,6 +68,13 @@ class Manifest:
     reference_count: int
     """Rows of `reference_vectors` (a background corpus the answerer compares against)."""
     documents: tuple[DocumentRecord, ...]
+    vector_index: dict[str, Any] | None = None
+    """The FAISS index's kind, factory description and tuned search parameter
+    (index.ann.VectorIndexSpec); None in indexes from before the choice existed: flat."""
+
+    @property
+    def vector_index_spec(self) -> VectorIndexSpec:
+        return VectorIndexSpec(**self.vector_index) if self.vector_index else VectorIndexSpec("flat", "Flat")
 
 
 @dataclass
@@ -77,7 +86,8 @@ class PassageIndex:
     sentences: list[Sentence]
     passages: list[Passage]
     passage_vectors_index: Any
-    """faiss.IndexFlatIP over the L2-normalised passage vectors; row i is passage i."""
+    """The FAISS index over the L2-normalised passage vectors (flat, HNSW or IVF; see
+    index.ann); row i is passage i."""
     sentence_vectors: np.ndarray
     """float32 [sentence_count, dimension], L2-normalised; row i is sentence i."""
     reference_vectors: np.ndarray
@@ -85,22 +95,40 @@ class PassageIndex:
     the same model, stored so that scores can be compared with a baseline."""
     lexical: LexicalIndex
     """BM25 over the passages; row i is passage i."""
+    exact_passage_vectors: np.ndarray | None = None
+    """[passage_count, dimension] exact vectors (float16, memory-mapped) beside an approximate
+    FAISS index, whose own scores are quantised; None for flat, which is exact."""
+
+    def passage_vectors(self, passage_ids: list[int]) -> np.ndarray:
+        """float32 vectors of `passage_ids`, exact (or float16-rounded) whatever the FAISS kind."""
+        if not passage_ids:
+            return np.zeros((0, self.manifest.dimension), dtype=np.float32)
+        if self.exact_passage_vectors is not None:
+            return np.asarray(self.exact_passage_vectors[np.asarray(passage_ids, dtype=np.int64)], dtype=np.float32)
+        return np.stack([self.passage_vectors_index.reconstruct(int(i)) for i in passage_ids])
 
     def passage_cosines(self, passage_ids: list[int], query_vector: np.ndarray) -> np.ndarray:
-        """Cosine of the query with each of `passage_ids` (vectors read back from FAISS)."""
-        if not passage_ids:
-            return np.zeros(0, dtype=np.float32)
-        vectors = np.stack([self.passage_vectors_index.reconstruct(int(i)) for i in passage_ids])
-        return vectors @ query_vector
+        """Cosine of the query with each of `passage_ids`."""
+        if self.exact_passage_vectors is not None:
+            return exact_cosines(self.exact_passage_vectors, passage_ids, query_vector)
+        return self.passage_vectors(passage_ids) @ query_vector
 
     def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The k passages most similar to the query: (passage id, cosine), best first."""
+        """The k passages most similar to the query: (passage id, cosine), best first. An
+        approximate index proposes candidates; their exact cosines order them."""
         k = min(k, len(self.passages))
         if k <= 0:
             return []
         query = np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32)
-        scores, ids = self.passage_vectors_index.search(query, k)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        kind = self.manifest.vector_index_spec.kind
+        scores, ids = self.passage_vectors_index.search(query, candidate_count(kind, k, len(self.passages)))
+        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        if self.exact_passage_vectors is None:
+            return found[:k]
+        ids_found = [i for i, _ in found]
+        exact = self.passage_cosines(ids_found, query_vector)
+        order = np.argsort(-exact, kind="stable")[:k]
+        return [(ids_found[j], float(exact[j])) for j in order]
 
 
 @contextmanager
@@ -139,6 +167,8 @@ def save_index(index: PassageIndex, index_dir: Path) -> Path:
         partial.mkdir()
         faiss.write_index(index.passage_vectors_index, str(partial / "passages.faiss"))
         np.save(partial / "sentence_vectors.npy", index.sentence_vectors, allow_pickle=False)
+        if index.exact_passage_vectors is not None:
+            save_exact_vectors(partial / "passage_vectors.npy", index.exact_passage_vectors)
         np.save(partial / "reference_vectors.npy", index.reference_vectors, allow_pickle=False)
         index.lexical.save(partial / "bm25")
         _write_jsonl(
@@ -201,10 +231,13 @@ def load_index(index_dir: Path) -> PassageIndex:
         sentence_vectors = np.load(snapshot / "sentence_vectors.npy", allow_pickle=False)
         reference_vectors = np.load(snapshot / "reference_vectors.npy", allow_pickle=False)
         lexical = LexicalIndex.load(snapshot / "bm25", manifest.passage_count)
+        spec = manifest.vector_index_spec
+        configure_for_search(flat, spec)
+        exact = None if spec.kind == "flat" else load_exact_vectors(snapshot / "passage_vectors.npy")
         document_rows = {row["id"]: row for row in _read_jsonl(snapshot / "documents.jsonl")}
         passage_rows = list(_read_jsonl(snapshot / "passages.jsonl"))
         sentence_rows = list(_read_jsonl(snapshot / "sentences.jsonl"))
-    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as error:
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexStoreError) as error:
         raise IndexStoreError(f"index in {index_dir} is damaged ({_first_line(error)}); {rebuild}") from None
     documents: dict[str, Document] = {}
     for record in manifest.documents:
@@ -229,6 +262,7 @@ def load_index(index_dir: Path) -> PassageIndex:
         and len(sentences) == manifest.sentence_count
         and sentence_vectors.shape == (len(sentences), manifest.dimension)
         and reference_vectors.shape == (manifest.reference_count, manifest.dimension)
+        and (exact is None or exact.shape == (len(passages), manifest.dimension))
         and all(p.id == k for k, p in enumerate(passages))
         and all(s.id == k for k, s in enumerate(sentences))
         and all(0 <= i < len(sentences) for p in passages for i in p.sentence_ids)
@@ -237,7 +271,7 @@ def load_index(index_dir: Path) -> PassageIndex:
         raise IndexStoreError(f"index in {index_dir} is inconsistent with its manifest; {rebuild}")
     return PassageIndex(
         manifest, documents, sentences, passages, flat,
-        sentence_vectors.astype(np.float32), reference_vectors.astype(np.float32), lexical,
+        sentence_vectors.astype(np.float32), reference_vectors.astype(np.float32), lexical, exact,
     )
 
 

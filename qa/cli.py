@@ -83,6 +83,7 @@ def index_command(
     model: ModelOption = None,
     engine: EngineOption = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed every document again instead of reusing unchanged ones.")] = False,
+    vector_index: Annotated[Optional[str], typer.Option("--vector-index", help="FAISS index: auto (by corpus size), flat, hnsw, hnsw-sq8 or ivf-sq8 [env: QA_VECTOR_INDEX].", show_default=False)] = None,
 ) -> None:
     """Build or update the index from documents (the previous index stays live until the new
     one is complete; unchanged documents are not embedded again)."""
@@ -90,7 +91,7 @@ def index_command(
         from qa.factory import DEFAULT_DOCUMENTS, index_documents
         from qa.render import progress_reporter, safe_inline, stderr_console
 
-        settings = _settings(index_dir=index_dir, model=model, engine=engine)
+        settings = _settings(index_dir=index_dir, model=model, engine=engine, vector_index=vector_index)
         console = stderr_console()
 
         def warn(message: str) -> None:
@@ -107,7 +108,8 @@ def index_command(
         stderr_console().print(
             f"Indexed {report.documents} document(s), {report.characters} characters: "
             f"{report.passages} passages, {report.sentences} sentences in {report.seconds:.1f} s "
-            f"({safe_inline(report.model_id)} on {report.engine}) -> {safe_inline(str(report.index_dir))}",
+            f"({safe_inline(report.model_id)} on {report.engine}, {report.vector_index} FAISS index) "
+            f"-> {safe_inline(str(report.index_dir))}",
             markup=False, highlight=False, soft_wrap=True,
         )
 

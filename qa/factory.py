@@ -33,6 +33,8 @@ class IndexReport:
     index_dir: Path
     model_id: str
     engine: str
+    vector_index: str
+    """The FAISS index kind built (index.ann)."""
 
 
 def index_documents(
@@ -58,8 +60,10 @@ def index_documents(
 
     with build_lock(settings.index_dir, waiting):
         previous = None if rebuild else _previous_index(settings.index_dir, encoder.model_id)
+        kind = None if settings.vector_index == "auto" else settings.vector_index
         index, changes = build_index_incrementally(
-            documents, encoder, progress=progress, reference_vectors=background, previous=previous
+            documents, encoder, progress=progress, reference_vectors=background, previous=previous,
+            vector_index_kind=kind,
         )
         save_index(index, settings.index_dir)
     return IndexReport(
@@ -72,6 +76,7 @@ def index_documents(
         index_dir=settings.index_dir,
         model_id=encoder.model_id,
         engine=encoder.engine,
+        vector_index=index.manifest.vector_index_spec.kind,
     )
 
 

@@ -10,6 +10,8 @@ from index.encoders import ENGINES
 from index.errors import UsageError
 
 RETRIEVERS = ("hybrid", "dense", "bm25")
+VECTOR_INDEX_CHOICES = ("auto", "flat", "hnsw", "hnsw-sq8", "ivf-sq8")
+"""`auto` and index.ann.INDEX_KINDS (spelt out so that settings need not import index.ann)."""
 
 APP_NAME = "citeqa"
 
@@ -42,6 +44,9 @@ class Settings:
     """Documents larger than this many megabytes are refused (`QA_MAX_DOCUMENT_MB`)."""
     retriever: str = "hybrid"
     """`hybrid` (BM25 + dense, rank-fused), `dense` or `bm25` (`QA_RETRIEVER`, `--retriever`)."""
+    vector_index: str = "auto"
+    """FAISS index kind for `qa index` (`QA_VECTOR_INDEX`, `--vector-index`): `auto` chooses
+    by corpus size; or one of index.ann.INDEX_KINDS."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -61,12 +66,17 @@ class Settings:
             engine=env.get("QA_ENGINE") or "auto",
             top_k=int(top_k),
             retriever=env.get("QA_RETRIEVER") or "hybrid",
+            vector_index=env.get("QA_VECTOR_INDEX") or "auto",
             max_document_mb=max_document_mb,
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         settings = replace(settings, **given)
         if settings.retriever not in RETRIEVERS:
             raise UsageError(f"unknown retriever {settings.retriever!r}; choose one of {', '.join(RETRIEVERS)}")
+        if settings.vector_index not in VECTOR_INDEX_CHOICES:
+            raise UsageError(
+                f"unknown vector index {settings.vector_index!r}; choose one of {', '.join(VECTOR_INDEX_CHOICES)}"
+            )
         if settings.engine not in ENGINES:
             raise UsageError(f"unknown engine {settings.engine!r}; choose one of {', '.join(ENGINES)}")
         return settings

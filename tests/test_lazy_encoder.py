@@ -9,7 +9,7 @@ import pytest
 
 from index.encoders import DEFAULT_DIMENSION, DEFAULT_MODEL_ID, LazyEncoder, load_encoder
 from index.errors import ModelError
-from tests.conftest import FakeEncoder
+from conftest import FakeEncoder
 
 
 def test_lazy_encoder_loads_once_on_first_embedding():

@@ -1,0 +1,276 @@
+"""The FAISS index over the passage vectors: which kind for how many vectors, built and tuned.
+
+Every kind searches inner product over L2-normalised vectors (scores are cosines) and row i
+of every index is vector i (IVF and HNSW number added vectors 0..n-1; no IndexIDMap).
+
+    flat      IndexFlatIP: exact; 4 bytes a dimension
+    hnsw      HNSW graph over the float vectors (more memory than flat; exact reconstruct)
+    hnsw-sq8  HNSW graph over 8-bit scalar-quantised vectors (~0.4 of flat's memory)
+    ivf-sq8   k-means cells (inverted lists) of 8-bit scalar-quantised vectors (~0.25)
+
+Product quantisation is not offered: PQ codes lose the small cosine differences between
+multilingual-e5 neighbours (IVF-PQ48 on e5 vectors of 10,645 CMRC sentences: recall@10 0.56,
+0.78 after exact re-scoring of 10x candidates; PQ96x4fs on 10^5 synthetic vectors: 0.29/0.59).
+
+The search parameter (nprobe, efSearch) is tuned when the index is built, on the corpus
+itself: the smallest value whose recall@10 against exact search reaches a target on
+pseudo-queries drawn near the corpus's own vectors. FAISS saves it in the index file;
+`describe_index` gives the record for the manifest and `configure_for_search` applies one.
+
+Quantised kinds score and `reconstruct` approximately (cosine error ~1e-3), so keep the exact
+vectors beside the index (`save_exact_vectors`, float16) and re-score candidates with them
+(`rerank`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import IndexStoreError, UsageError
+
+INDEX_KINDS = ("flat", "hnsw", "hnsw-sq8", "ivf-sq8")
+FLAT_MAX_VECTORS = 50_000
+"""Flat search up to this many vectors: ~4 ms a query there on this 2-core machine, and exact."""
+HNSW_SQ8_MAX_VECTORS = 1_500_000
+"""hnsw-sq8 up to here (~660 bytes a vector: 1 GB); beyond, ivf-sq8 (~400 bytes a vector)."""
+HNSW_M = 32
+"""Graph neighbours a node (links cost 2 * M * 4 bytes a vector)."""
+HNSW_EF_CONSTRUCTION = 80
+TRAIN_POINTS_PER_CELL = 50
+"""k-means sees at most this many sample vectors a cell (FAISS warns below 39)."""
+SQ_TRAIN_POINTS = 100_000
+"""Vectors the 8-bit scalar quantiser learns its per-dimension ranges from."""
+RECALL_TARGET = 0.95
+TUNING_MARGIN = 0.03
+"""Added to the target when tuning on pseudo-queries: tuned to 0.98, real e5 questions (CMRC)
+got 0.97-0.98, and bench/faiss_scale.py's synthetic ones >= 0.95 up to 10^6 vectors; tuned to
+0.96, real ones got 0.94 from ivf-sq8."""
+TUNING_QUERIES = 500
+TUNING_SPREAD = 0.9
+"""Pseudo-query = v_a + TUNING_SPREAD * (v_b - v_c), normalised: near a corpus vector, offset
+by a step with the corpus's own covariance."""
+SEED = 1234
+
+
+@dataclass(frozen=True)
+class VectorIndexSpec:
+    """What the manifest records about the FAISS index: enough to check and search it."""
+
+    kind: str
+    """One of INDEX_KINDS."""
+    factory: str
+    """faiss.index_factory description, e.g. "IVF4096,SQ8" ("Flat" for IndexFlatIP)."""
+    nprobe: int = 0
+    """IVF cells visited a query (0: not IVF)."""
+    ef_search: int = 0
+    """HNSW candidate list length a query (0: not HNSW)."""
+    tuned_recall: float | None = None
+    """Recall@10 against exact search on the pseudo-queries it was tuned on (None: flat, or
+    not known)."""
+
+
+def choose_index_kind(n_vectors: int) -> str:
+    """flat while exact search is fast enough, hnsw-sq8 while it fits in ~1 GB, then ivf-sq8."""
+    if n_vectors <= FLAT_MAX_VECTORS:
+        return "flat"
+    return "hnsw-sq8" if n_vectors <= HNSW_SQ8_MAX_VECTORS else "ivf-sq8"
+
+
+def ivf_cells(n_vectors: int) -> int:
+    """IVF cells: the power of two nearest 4 * sqrt(n) (the low end of FAISS's advice, 4-16 *
+    sqrt(n): fewer cells train faster and suffer less from queries off the passages), but no
+    more than leave k-means 39 vectors a cell, and at least 16."""
+    cells = 2 ** round(math.log2(4 * math.sqrt(max(n_vectors, 1))))
+    return max(16, min(cells, 2 ** int(math.log2(max(n_vectors // 39, 1)))))
+
+
+def factory_string(kind: str, n_vectors: int) -> str:
+    """The faiss.index_factory description of `kind` for `n_vectors` vectors."""
+    if kind not in INDEX_KINDS:
+        raise UsageError(f"unknown FAISS index kind {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
+    return {
+        "flat": "Flat",
+        "hnsw": f"HNSW{HNSW_M}",
+        "hnsw-sq8": f"HNSW{HNSW_M}_SQ8",
+        "ivf-sq8": f"IVF{ivf_cells(n_vectors)},SQ8",
+    }[kind]
+
+
+def build_vector_index(
+    vectors: np.ndarray, kind: str | None = None, recall_target: float = RECALL_TARGET
+) -> tuple[Any, VectorIndexSpec]:
+    """A FAISS index of `kind` (None: `choose_index_kind`) over `vectors` (float32 [n, d],
+    L2-normalised), trained, filled so that row i is vector i, its search parameter tuned to
+    `recall_target` (see the module docstring); and its record for the manifest."""
+    import faiss
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    n, dimension = vectors.shape
+    kind = kind or choose_index_kind(n)
+    factory = factory_string(kind, n)
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dimension)
+    else:
+        index = faiss.index_factory(dimension, factory, faiss.METRIC_INNER_PRODUCT)
+    if kind.startswith("hnsw"):
+        faiss.downcast_index(index).hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    if not index.is_trained:
+        train_size = SQ_TRAIN_POINTS
+        if kind.startswith("ivf"):
+            cells = ivf_cells(n)
+            if n < cells:
+                raise UsageError(f"{kind} needs at least {cells} vectors ({n} given); use flat")
+            train_size = TRAIN_POINTS_PER_CELL * cells
+        index.train(vectors[_sample(n, min(n, train_size))])
+    index.add(vectors)
+    if kind.startswith("ivf"):
+        faiss.extract_index_ivf(index).make_direct_map()  # so that reconstruct(i) works
+    if kind == "flat":
+        return index, describe_index(index)
+    recall = _tune(index, kind, vectors, recall_target + TUNING_MARGIN)
+    return index, describe_index(index, tuned_recall=recall)
+
+
+def _sample(n: int, size: int) -> np.ndarray:
+    return np.sort(np.random.default_rng(SEED).choice(n, size, replace=False))
+
+
+def _tune(index: Any, kind: str, vectors: np.ndarray, target: float) -> float:
+    """Set the smallest nprobe / efSearch whose recall@10 on pseudo-queries reaches `target`
+    (the largest tried when none does); return the recall it reaches."""
+    import faiss
+
+    queries = pseudo_queries(vectors, min(TUNING_QUERIES, len(vectors)))
+    k = min(10, len(vectors))
+    _, exact = faiss.knn(queries, vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
+    if kind.startswith("ivf"):
+        ivf = faiss.extract_index_ivf(index)
+        candidates = _ladder(1, ivf.nlist)
+    else:
+        candidates = _ladder(16, max(16, min(4096, len(vectors))))
+    for value in candidates:
+        _set_search_parameter(index, kind, value)
+        _, found = index.search(queries, k)
+        recall = recall_at(found, exact)
+        if recall >= target:
+            break
+    return recall
+
+
+def _ladder(low: int, high: int) -> list[int]:
+    """low, then steps of about x1.4 up to high (inclusive)."""
+    values, value = [], float(low)
+    while value < high:
+        values.append(int(value))
+        value = max(value * 1.41, value + 1)
+    return sorted(set(values + [high]))
+
+
+def pseudo_queries(vectors: np.ndarray, count: int, spread: float = TUNING_SPREAD, seed: int = SEED) -> np.ndarray:
+    """`count` L2-normalised queries near rows of `vectors` (see TUNING_SPREAD)."""
+    rng = np.random.default_rng(seed)
+    a, b, c = (rng.integers(0, len(vectors), count) for _ in range(3))
+    queries = vectors[a] + spread * (vectors[b] - vectors[c])
+    norms = np.linalg.norm(queries, axis=1, keepdims=True)
+    return np.ascontiguousarray(queries / np.where(norms > 0, norms, 1.0), dtype=np.float32)
+
+
+def recall_at(found: np.ndarray, exact: np.ndarray) -> float:
+    """Mean share of each row of `exact` (ids) that the same row of `found` contains."""
+    k = exact.shape[1]
+    return float(np.mean([len(set(f[:k].tolist()) & set(e.tolist())) / k for f, e in zip(found, exact)]))
+
+
+def _set_search_parameter(index: Any, kind: str, value: int) -> None:
+    import faiss
+
+    if kind.startswith("ivf"):
+        ivf = faiss.extract_index_ivf(index)
+        ivf.nprobe = min(value, ivf.nlist)
+    elif kind.startswith("hnsw"):
+        faiss.downcast_index(index).hnsw.efSearch = value
+
+
+def index_kind(index: Any) -> str:
+    """Which of INDEX_KINDS `index` is (to check a loaded index against its manifest)."""
+    import faiss
+
+    index = faiss.downcast_index(index)
+    if index.metric_type != faiss.METRIC_INNER_PRODUCT:
+        raise IndexStoreError("the FAISS index does not search by inner product")
+    for kind, cls in (
+        ("flat", faiss.IndexFlat),
+        ("hnsw-sq8", faiss.IndexHNSWSQ),
+        ("hnsw", faiss.IndexHNSWFlat),
+        ("ivf-sq8", faiss.IndexIVFScalarQuantizer),
+    ):
+        if isinstance(index, cls):
+            return kind
+    raise IndexStoreError(f"unsupported FAISS index type {type(index).__name__}")
+
+
+def describe_index(index: Any, tuned_recall: float | None = None) -> VectorIndexSpec:
+    """The manifest record of `index` (kind, factory description, search parameter)."""
+    import faiss
+
+    kind = index_kind(index)
+    if kind == "flat":
+        return VectorIndexSpec(kind, "Flat")
+    recall = None if tuned_recall is None else round(tuned_recall, 4)
+    if kind.startswith("ivf"):
+        ivf = faiss.extract_index_ivf(index)
+        return VectorIndexSpec(kind, f"IVF{ivf.nlist},SQ8", nprobe=ivf.nprobe, tuned_recall=recall)
+    hnsw = faiss.downcast_index(index).hnsw
+    return VectorIndexSpec(kind, factory_string(kind, index.ntotal), ef_search=hnsw.efSearch, tuned_recall=recall)
+
+
+def configure_for_search(index: Any, spec: VectorIndexSpec | str) -> None:
+    """Apply a manifest's search parameter to a read_index'ed `index` (FAISS saves nprobe and
+    efSearch, so this matters for overrides, e.g. dataclasses.replace(spec, nprobe=64)). A
+    bare kind checks the kind only. Raises IndexStoreError when `index` is another kind."""
+    kind = spec if isinstance(spec, str) else spec.kind
+    actual = index_kind(index)
+    if actual != kind:
+        raise IndexStoreError(f"the FAISS index is {actual}, but the manifest says {kind}")
+    if isinstance(spec, VectorIndexSpec) and (spec.nprobe or spec.ef_search):
+        _set_search_parameter(index, kind, spec.nprobe or spec.ef_search)
+
+
+def candidate_count(kind: str, k: int, n_vectors: int) -> int:
+    """How many results to ask `kind` for when k are wanted after exact re-scoring (`rerank`):
+    twice as many from a quantised index, whose scores may swap near-ties."""
+    return min(n_vectors, k if kind in ("flat", "hnsw") else 2 * k)
+
+
+def save_exact_vectors(path: Path, vectors: np.ndarray) -> None:
+    """Keep the exact vectors beside a quantised index as float16 .npy: half of float32, cosine
+    error ~1e-4 (SQ8's is ~1e-3), and read back exactly for incremental builds."""
+    np.save(path, np.asarray(vectors, dtype=np.float16), allow_pickle=False)
+
+
+def load_exact_vectors(path: Path) -> np.ndarray:
+    """The exact vectors, memory-mapped read-only: only rows that are read take memory."""
+    return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+def exact_cosines(vectors: np.ndarray, ids: Sequence[int], query: np.ndarray) -> np.ndarray:
+    """float32 cosines of the query with rows `ids` of `vectors` (float16 or float32)."""
+    if len(ids) == 0:
+        return np.zeros(0, dtype=np.float32)
+    rows = np.asarray(vectors[np.asarray(ids, dtype=np.int64)], dtype=np.float32)
+    return rows @ np.asarray(query, dtype=np.float32).reshape(-1)
+
+
+def rerank(vectors: np.ndarray, ids: Sequence[int], query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The k of candidate `ids` (-1 ignored) most similar to the query by exact cosine:
+    (row, cosine), best first."""
+    candidates = [int(i) for i in ids if i >= 0]
+    scores = exact_cosines(vectors, candidates, query)
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [(candidates[j], float(scores[j])) for j in order]
