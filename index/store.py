@@ -121,7 +121,16 @@ class PassageIndex:
             return []
         query = np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32)
         kind = self.manifest.vector_index_spec.kind
-        scores, ids = self.passage_vectors_index.search(query, candidate_count(kind, k, len(self.passages)))
+        import faiss
+
+        # One query at a time: OpenMP threads cost more than they save (flat over 10^4 vectors:
+        # 0.3 ms on one thread, 9 ms on two while another process is busy; bench/faiss_scale.py).
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            scores, ids = self.passage_vectors_index.search(query, candidate_count(kind, k, len(self.passages)))
+        finally:
+            faiss.omp_set_num_threads(threads)
         found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
         if self.exact_passage_vectors is None:
             return found[:k]
