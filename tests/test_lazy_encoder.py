@@ -28,7 +28,10 @@ def test_lazy_encoder_loads_once_on_first_embedding():
 
 def test_lazy_default_model_knows_its_engine_and_dimension_without_loading(tmp_path: Path):
     encoder = load_encoder(DEFAULT_MODEL_ID, "auto", tmp_path, for_queries=False, lazy=True)
-    assert (encoder.engine, encoder.dimension, encoder.loaded) == ("sentence-transformers", DEFAULT_DIMENSION, False)
+    from index.openvino_model import openvino_available
+
+    expected_engine = "openvino" if openvino_available() else "sentence-transformers"
+    assert (encoder.engine, encoder.dimension, encoder.loaded) == (expected_engine, DEFAULT_DIMENSION, False)
     assert not (tmp_path / "models").exists()  # nothing converted either
 
 
