@@ -42,6 +42,8 @@ HNSW_SQ8_MAX_VECTORS = 1_500_000
 HNSW_M = 32
 """Graph neighbours a node (links cost 2 * M * 4 bytes a vector)."""
 HNSW_EF_CONSTRUCTION = 80
+HNSW_MAX_EF_SEARCH = 4096
+"""Tuning stops here: past it a query costs more than scanning half of an ivf-sq8 index."""
 TRAIN_POINTS_PER_CELL = 50
 """k-means sees at most this many sample vectors a cell (FAISS warns below 39)."""
 SQ_TRAIN_POINTS = 100_000
@@ -105,14 +107,26 @@ def factory_string(kind: str, n_vectors: int) -> str:
 def build_vector_index(
     vectors: np.ndarray, kind: str | None = None, recall_target: float = RECALL_TARGET
 ) -> tuple[Any, VectorIndexSpec]:
-    """A FAISS index of `kind` (None: `choose_index_kind`) over `vectors` (float32 [n, d],
-    L2-normalised), trained, filled so that row i is vector i, its search parameter tuned to
-    `recall_target` (see the module docstring); and its record for the manifest."""
+    """A FAISS index of `kind` over `vectors` (float32 [n, d], L2-normalised), trained, filled
+    so that row i is vector i, its search parameter tuned to `recall_target` (see the module
+    docstring); and its record for the manifest.
+
+    With kind None the size chooses (`choose_index_kind`), and when an HNSW graph cannot reach
+    the target (on vectors with little structure it levels off) ivf-sq8 replaces it: more
+    cells probed always buys recall, up to a scan of every code."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if kind is not None:
+        return _build(vectors, kind, recall_target)
+    index, spec = _build(vectors, choose_index_kind(len(vectors)), recall_target)
+    if spec.kind.startswith("hnsw") and (spec.tuned_recall or 0.0) < recall_target + TUNING_MARGIN:
+        return _build(vectors, "ivf-sq8", recall_target)
+    return index, spec
+
+
+def _build(vectors: np.ndarray, kind: str, recall_target: float) -> tuple[Any, VectorIndexSpec]:
     import faiss
 
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dimension = vectors.shape
-    kind = kind or choose_index_kind(n)
     factory = factory_string(kind, n)
     if kind == "flat":
         index = faiss.IndexFlatIP(dimension)
@@ -153,7 +167,8 @@ def _tune(index: Any, kind: str, vectors: np.ndarray, target: float) -> float:
         ivf = faiss.extract_index_ivf(index)
         candidates = _ladder(1, ivf.nlist)
     else:
-        candidates = _ladder(16, max(16, min(4096, len(vectors))))
+        top = min(HNSW_MAX_EF_SEARCH, len(vectors))
+        candidates = _ladder(min(16, top), top)
     for value in candidates:
         _set_search_parameter(index, kind, value)
         _, found = index.search(queries, k)

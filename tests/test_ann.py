@@ -72,6 +72,16 @@ def test_without_a_kind_the_size_chooses(data):
     assert isinstance(index, faiss.IndexFlatIP)
 
 
+def test_when_hnsw_cannot_reach_the_target_ivf_replaces_it(monkeypatch):
+    monkeypatch.setattr("index.ann.FLAT_MAX_VECTORS", 1_000)
+    monkeypatch.setattr("index.ann.HNSW_MAX_EF_SEARCH", 10)  # a graph that levels off early
+    structureless = np.random.default_rng(3).standard_normal((3_000, DIMENSION)).astype(np.float32)
+    structureless /= np.linalg.norm(structureless, axis=1, keepdims=True)
+    index, spec = build_vector_index(structureless)
+    assert spec.kind == index_kind(index) == "ivf-sq8"
+    assert spec.tuned_recall >= 0.95
+
+
 def test_an_unknown_kind_is_a_usage_error(data):
     with pytest.raises(UsageError, match="unknown FAISS index kind 'ivf-pq'"):
         build_vector_index(data[0][:1000], "ivf-pq")
