@@ -15,7 +15,6 @@ import pytest
 from conftest import REPO
 from index.ann import (
     FLAT_MAX_VECTORS,
-    HNSW_SQ8_MAX_VECTORS,
     INDEX_KINDS,
     build_vector_index,
     candidate_count,
@@ -61,9 +60,8 @@ def built(data) -> dict:
 def test_the_kind_follows_the_corpus_size():
     assert choose_index_kind(0) == "flat"
     assert choose_index_kind(FLAT_MAX_VECTORS) == "flat"
-    assert choose_index_kind(FLAT_MAX_VECTORS + 1) == "hnsw-sq8"
-    assert choose_index_kind(1_000_000) == "hnsw-sq8"
-    assert choose_index_kind(HNSW_SQ8_MAX_VECTORS + 1) == "ivf-sq8"
+    assert choose_index_kind(FLAT_MAX_VECTORS + 1) == "ivf-sq8"
+    assert choose_index_kind(1_000_000) == "ivf-sq8"
 
 
 def test_without_a_kind_the_size_chooses(data):
@@ -72,14 +70,18 @@ def test_without_a_kind_the_size_chooses(data):
     assert isinstance(index, faiss.IndexFlatIP)
 
 
-def test_when_hnsw_cannot_reach_the_target_ivf_replaces_it(monkeypatch):
+def test_above_the_flat_limit_the_size_chooses_ivf(data, monkeypatch):
     monkeypatch.setattr("index.ann.FLAT_MAX_VECTORS", 1_000)
-    monkeypatch.setattr("index.ann.HNSW_MAX_EF_SEARCH", 10)  # a graph that levels off early
+    index, spec = build_vector_index(data[0][:3000])
+    assert spec.kind == index_kind(index) == "ivf-sq8"
+
+
+def test_a_graph_that_levels_off_below_the_target_says_so(monkeypatch):
+    monkeypatch.setattr("index.ann.HNSW_MAX_EF_SEARCH", 10)
     structureless = np.random.default_rng(3).standard_normal((3_000, DIMENSION)).astype(np.float32)
     structureless /= np.linalg.norm(structureless, axis=1, keepdims=True)
-    index, spec = build_vector_index(structureless)
-    assert spec.kind == index_kind(index) == "ivf-sq8"
-    assert spec.tuned_recall >= 0.95
+    _, spec = build_vector_index(structureless, "hnsw")
+    assert spec.ef_search == 10 and spec.tuned_recall < 0.95
 
 
 def test_an_unknown_kind_is_a_usage_error(data):
