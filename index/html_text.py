@@ -113,7 +113,7 @@ def emit_html(builder: TextBuilder, content: Alignment) -> None:
             if tokenized[position:end] != value:  # never seen; keep the text, unmapped
                 _emit_unaligned(builder, value)
             elif preformatted:
-                _emit_preformatted(builder, content, position, end)
+                content.emit_lines(builder, position, end, builder.newline)
             else:
                 content.emit_flowing(builder, position, end)
         else:
@@ -150,17 +150,6 @@ def _defused(source: str) -> str:
     for position in unclosed:
         chars[position] = _PLACEHOLDER
     return "".join(chars)
-
-
-def _emit_preformatted(builder: TextBuilder, content: Alignment, start: int, end: int) -> None:
-    position = start
-    while position < end:
-        stop = content.content.find("\n", position, end)
-        stop = end if stop < 0 else stop
-        content.emit(builder, position, stop)
-        if stop < end:
-            builder.newline()
-        position = stop + 1
 
 
 def _emit_unaligned(builder: TextBuilder, text: str) -> None:

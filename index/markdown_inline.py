@@ -65,25 +65,13 @@ def emit_inline(
         if kind == "text":
             content.emit_flowing(builder, item[1], item[2])
         elif kind == "code":
-            _emit_code_span(builder, content, item[1], item[2])
+            content.emit_lines(builder, item[1], item[2], builder.space)  # a break in code is a space
         elif kind == "replaced":
             content.emit_replaced(builder, item[3], item[1], item[2])
         elif kind == "soft":
             builder.soft_break()
         else:
             builder.newline()
-
-
-def _emit_code_span(builder: TextBuilder, content: Alignment, start: int, end: int) -> None:
-    """Code keeps its spaces; a line break inside it is a space."""
-    position = start
-    while position < end:
-        stop = content.content.find("\n", position, end)
-        stop = end if stop < 0 else stop
-        content.emit(builder, position, stop)
-        if stop < end:
-            builder.space()
-        position = stop + 1
 
 
 class _InlineScanner:

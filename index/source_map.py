@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -232,6 +233,19 @@ class Alignment:
                 stop = end
             builder.text(self.content[position:stop])
             position = stop
+
+    def emit_lines(
+        self, builder: TextBuilder, start: int, end: int, between: Callable[[], None]
+    ) -> None:
+        """`emit` content[start:end] line by line, calling `between` where a line break was."""
+        position = start
+        while position < end:
+            stop = self.content.find("\n", position, end)
+            stop = end if stop < 0 else stop
+            self.emit(builder, position, stop)
+            if stop < end:
+                between()
+            position = stop + 1
 
     def emit_replaced(self, builder: TextBuilder, text: str, start: int, end: int) -> None:
         """Append `text` standing for content[start:end]."""
