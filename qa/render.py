@@ -72,7 +72,7 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
         header = Text()
         header.append(f"[{citation.n}] ", style=MARKER_STYLE)
         header.append(safe_inline(citation.doc), style="bold")
-        header.append(f"  chars {citation.start}-{citation.end}{_file_position(citation)}", style="dim")
+        header.append(f"  {citation.location}", style="dim")
         console.print(header)
         hit = hits.get(citation.passage_id)
         before, after = ("", "") if hit is None else _paragraph_context(hit.text, citation.start - hit.start, citation.end - hit.start)
@@ -81,17 +81,6 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
         context.append_text(_quote(citation, answer))
         context.append(literal(after), style="dim")
         console.print(context, soft_wrap=True)
-
-
-def _file_position(citation: Citation) -> str:
-    """Where to look in the file: its lines, or its page for a PDF."""
-    if citation.page is not None:
-        return f"  p. {citation.page}"
-    if citation.line_start is None:
-        return ""
-    if citation.line_end is None or citation.line_end == citation.line_start:
-        return f"  line {citation.line_start}"
-    return f"  lines {citation.line_start}-{citation.line_end}"
 
 
 def _quote(citation, answer: Answer) -> Text:

@@ -43,6 +43,24 @@ class Citation:
     page: int | None = None
     """PDF only: the page the quote starts on (1-based)."""
 
+    @property
+    def file_position(self) -> str:
+        """Where to look in the file: `p. 3` for a PDF, `line 12` or `lines 12-14`, or ""
+        when the document has no line information."""
+        if self.page is not None:
+            return f"p. {self.page}"
+        if self.line_start is None:
+            return ""
+        if self.line_end is None or self.line_end == self.line_start:
+            return f"line {self.line_start}"
+        return f"lines {self.line_start}-{self.line_end}"
+
+    @property
+    def location(self) -> str:
+        """The span in the stored text, then the file position: `chars 10-42, line 3`."""
+        position = self.file_position
+        return f"chars {self.start}-{self.end}" + (f", {position}" if position else "")
+
 
 @dataclass(frozen=True)
 class Answer:

@@ -181,7 +181,7 @@ async def test_copy_puts_the_answer_and_numbered_sources_on_the_clipboard(settin
         [text] = copied
         assert text.startswith(answer.answer + "\n\n") and "\nSources\n[1] " in text
         for citation in answer.citations:
-            assert f"[{citation.n}] corpus/factory.txt, chars {citation.start}-{citation.end}\n    {citation.text}" in text
+            assert f"[{citation.n}] corpus/factory.txt, {citation.location}\n    {citation.text}" in text
 
 
 @pytest.mark.asyncio
@@ -204,7 +204,7 @@ async def test_export_writes_markdown_with_citations(settings, tmp_path, monkeyp
         first = app.conversation[0]
         assert f"## {QUESTION}\n\n{first.answer}\n" in markdown
         for citation in first.citations:
-            assert f"{citation.n}. `corpus/factory.txt, chars {citation.start}-{citation.end}`\n   > {citation.text}" in markdown
+            assert f"{citation.n}. `corpus/factory.txt, {citation.location}`\n   > {citation.text}" in markdown
         assert "## Where is Mars?" in markdown
 
 

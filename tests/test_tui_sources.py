@@ -4,7 +4,7 @@ and citations chosen by keyboard and mouse, a short answer highlighted in its qu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import pytest
 from rich.cells import cell_len
@@ -84,6 +84,29 @@ async def test_a_short_answer_is_shown_and_highlighted_inside_its_quote(monkeypa
         assert styled(second.body, QUOTE_STYLE) == ["Capacity is ", "25,000", " a month."]
         await pilot.press("ctrl+y")
         assert "Short answer: 25,000" in copied[0]
+
+
+@pytest.mark.asyncio
+async def test_sources_show_where_each_quote_is_in_its_file():
+    answer = handmade_answer("where?", ["Alpha. ", "Beta. ", "Gamma."])
+    first, second, third = answer.citations
+    located = replace(
+        answer,
+        citations=(
+            replace(first, line_start=3, line_end=4),
+            replace(second, line_start=7, line_end=7),
+            replace(third, page=2),
+        ),
+    )
+    app = ChatApp(lambda progress: ScriptedAnswerer(located))
+    async with app.run_test(size=(120, 35)) as pilot:
+        await wait_ready(pilot)
+        await ask(pilot, "where?")
+        cards = app.query_one(SourcesPanel).cards()
+        headers = [screen_text(card).splitlines()[0] for card in cards]
+    assert "chars 0-7, lines 3-4" in headers[0]
+    assert "chars 7-13, line 7" in headers[1]
+    assert "chars 13-19, p. 2" in headers[2]
 
 
 def test_qa_chat_hands_the_app_a_loader_and_an_indexer(tmp_path, fake_encoder, monkeypatch):

@@ -40,7 +40,7 @@ def short_answer_span(answer: Answer, citation: Citation) -> tuple[int, int] | N
 
 
 def span_label(citation: Citation) -> str:
-    return f"{safe_inline(citation.doc)}, chars {citation.start}-{citation.end}"
+    return f"{safe_inline(citation.doc)}, {citation.location}"
 
 
 def answer_with_sources(answer: Answer) -> str:

@@ -76,7 +76,7 @@ def citation_header(citation: Citation) -> Content:
         marker(citation.n, clickable=False),
         " ",
         Content(safe_inline(citation.doc)).stylize("bold"),
-        Content(f"  chars {citation.start}-{citation.end}").stylize(DIM_STYLE),
+        Content(f"  {citation.location}").stylize(DIM_STYLE),
     )
 
 
