@@ -254,13 +254,15 @@ def candidate_count(kind: str, k: int, n_vectors: int) -> int:
 
 
 def save_exact_vectors(path: Path, vectors: np.ndarray) -> None:
-    """Keep the exact vectors beside a quantised index as float16 .npy: half of float32, cosine
-    error ~1e-4 (SQ8's is ~1e-3), and read back exactly for incremental builds."""
+    """Store vectors (the exact passage vectors beside a quantised index, the sentence vectors)
+    as float16 .npy: half of float32, cosine error ~1e-4 (SQ8's is ~1e-3), and read back
+    exactly for incremental builds."""
     np.save(path, np.asarray(vectors, dtype=np.float16), allow_pickle=False)
 
 
 def load_exact_vectors(path: Path) -> np.ndarray:
-    """The exact vectors, memory-mapped read-only: only rows that are read take memory."""
+    """Vectors saved by `save_exact_vectors`, memory-mapped read-only: only rows that are read
+    take memory."""
     return np.load(path, mmap_mode="r", allow_pickle=False)
 
 

@@ -114,7 +114,9 @@ def build_index_incrementally(
         passage_parts.append(vectors[0])
         sentence_parts.append(vectors[1])
     passage_vectors = np.ascontiguousarray(np.concatenate(passage_parts), dtype=np.float32)
-    sentence_vectors = np.ascontiguousarray(np.concatenate(sentence_parts), dtype=np.float32)
+    # Stored as float16 (see PassageIndex.sentence_vectors); rounded here so that a fresh index
+    # answers exactly as the saved one will.
+    sentence_vectors = np.ascontiguousarray(np.concatenate(sentence_parts), dtype=np.float16)
     if len(passage_vectors):
         vector_index, spec = build_vector_index(passage_vectors, vector_index_kind)
     else:  # nothing to search; an empty exact index keeps the shape

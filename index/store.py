@@ -1,7 +1,7 @@
 """The passage index on disk: a directory of snapshots, each a complete, self-checking index.
 
     <index_dir>/CURRENT            name of the live snapshot (replaced atomically)
-    <index_dir>/<snapshot>/        manifest.json, passages.faiss, sentence_vectors.npy,
+    <index_dir>/<snapshot>/        manifest.json, passages.faiss, sentence_vectors.npy (float16),
                                    reference_vectors.npy, bm25/, documents.jsonl,
                                    passages.jsonl, sentences.jsonl, and for an approximate
                                    FAISS index passage_vectors.npy (exact vectors, float16)
@@ -89,7 +89,9 @@ class PassageIndex:
     """The FAISS index over the L2-normalised passage vectors (flat, HNSW or IVF; see
     index.ann); row i is passage i."""
     sentence_vectors: np.ndarray
-    """float32 [sentence_count, dimension], L2-normalised; row i is sentence i."""
+    """[sentence_count, dimension], L2-normalised, float16 (memory-mapped once saved: a
+    million passages hold ~5 million sentences, 3.8 GB that stay on disk until read); row i
+    is sentence i. Read rows through `index.ann.exact_cosines`."""
     reference_vectors: np.ndarray
     """float32 [reference_count, dimension]: vectors of a fixed background corpus embedded by
     the same model, stored so that scores can be compared with a baseline."""
@@ -175,7 +177,7 @@ def save_index(index: PassageIndex, index_dir: Path) -> Path:
     try:
         partial.mkdir()
         faiss.write_index(index.passage_vectors_index, str(partial / "passages.faiss"))
-        np.save(partial / "sentence_vectors.npy", index.sentence_vectors, allow_pickle=False)
+        save_exact_vectors(partial / "sentence_vectors.npy", index.sentence_vectors)
         if index.exact_passage_vectors is not None:
             save_exact_vectors(partial / "passage_vectors.npy", index.exact_passage_vectors)
         np.save(partial / "reference_vectors.npy", index.reference_vectors, allow_pickle=False)
@@ -237,7 +239,7 @@ def load_index(index_dir: Path) -> PassageIndex:
     rebuild = "rebuild it with `qa index PATH...`"
     try:
         flat = faiss.read_index(str(snapshot / "passages.faiss"))
-        sentence_vectors = np.load(snapshot / "sentence_vectors.npy", allow_pickle=False)
+        sentence_vectors = load_exact_vectors(snapshot / "sentence_vectors.npy")
         reference_vectors = np.load(snapshot / "reference_vectors.npy", allow_pickle=False)
         lexical = LexicalIndex.load(snapshot / "bm25", manifest.passage_count)
         spec = manifest.vector_index_spec
@@ -280,7 +282,7 @@ def load_index(index_dir: Path) -> PassageIndex:
         raise IndexStoreError(f"index in {index_dir} is inconsistent with its manifest; {rebuild}")
     return PassageIndex(
         manifest, documents, sentences, passages, flat,
-        sentence_vectors.astype(np.float32), reference_vectors.astype(np.float32), lexical, exact,
+        sentence_vectors, reference_vectors.astype(np.float32), lexical, exact,
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.ann import exact_cosines
 from index.encoders import Encoder
 from index.errors import UsageError
 from index.passages import Sentence
@@ -180,7 +181,7 @@ class Answerer:
         return AbstentionSignal(
             margin=max(h.score for h in hits) - reference_baseline(self.index.reference_vectors, query_vector),
             passage_coverage=self._coverage(weights, passage_terms),
-            sentence_cosine=float(self.index.sentence_vectors[sentence_id] @ query_vector),
+            sentence_cosine=float(exact_cosines(self.index.sentence_vectors, [sentence_id], query_vector)[0]),
             sentence_coverage=self._coverage(weights, self._sentence_terms[sentence_id]),
             typed_span_missing=float(typed and short is None),
             short_answer_found=float(short is not None),
@@ -209,7 +210,7 @@ class Answerer:
         ids = list(best_passage)
         features = np.zeros((len(ids), 3), dtype=np.float32)
         if ids:
-            features[:, 0] = self.index.sentence_vectors[ids] @ query_vector
+            features[:, 0] = exact_cosines(self.index.sentence_vectors, ids, query_vector)
             weights = self._term_weights(question)
             for row, sentence_id in enumerate(ids):
                 features[row, 1] = best_passage[sentence_id][1]
