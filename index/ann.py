@@ -7,10 +7,15 @@ of every index is vector i (IVF and HNSW number added vectors 0..n-1; no IndexID
     hnsw      HNSW graph over the float vectors (more memory than flat; exact reconstruct)
     hnsw-sq8  HNSW graph over 8-bit scalar-quantised vectors (~0.4 of flat's memory)
     ivf-sq8   k-means cells (inverted lists) of 8-bit scalar-quantised vectors (~0.25)
+    ivf-pq4fs k-means cells of 4-bit product-quantised residuals, two dimensions a code, scanned
+              with SIMD "fast-scan" lookup tables (~0.07); the codes only shortlist candidates
 
-Product quantisation is not offered: PQ codes lose the small cosine differences between
-multilingual-e5 neighbours (IVF-PQ48 on e5 vectors of 10,645 CMRC sentences: recall@10 0.56,
-0.78 after exact re-scoring of 10x candidates; PQ96x4fs on 10^5 synthetic vectors: 0.29/0.59).
+Coarse product quantisation loses the small cosine differences between multilingual-e5
+neighbours (IVF-PQ48 on e5 vectors of 10,645 CMRC sentences: recall@10 0.56, 0.78 after exact
+re-scoring of 10x candidates; PQ96x4fs on 10^5 synthetic vectors: 0.29/0.59). Two dimensions a
+4-bit code (ivf-pq4fs) keeps enough to shortlist: exact re-scoring of the best 800 codes finds
+the true top 10 (recall 0.98 at 10^6 synthetic vectors), and fast-scan reads 96 bytes a vector
+with lookup tables in SIMD registers, where SQ8 decodes 384.
 
 The search parameter (nprobe, efSearch) is tuned when the index is built, on the corpus
 itself: the smallest value whose recall@10 against exact search reaches a target on
@@ -24,6 +29,7 @@ vectors beside the index (`save_exact_vectors`, float16) and re-score candidates
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +40,7 @@ import numpy as np
 
 from index.errors import IndexStoreError, UsageError
 
-INDEX_KINDS = ("flat", "hnsw", "hnsw-sq8", "ivf-sq8")
+INDEX_KINDS = ("flat", "hnsw", "hnsw-sq8", "ivf-sq8", "ivf-pq4fs")
 FLAT_MAX_VECTORS = 50_000
 """Exact search up to here: one query costs 0.05-0.11 us a vector on this 2-core machine (0.27
 ms at 10^4, 11 ms at 10^5, 54 ms at 10^6, one thread), so ~5 ms at 5 * 10^4."""
@@ -57,6 +63,14 @@ TUNING_SPREAD = 0.9
 """Pseudo-query = v_a + TUNING_SPREAD * (v_b - v_c), normalised: near a corpus vector, offset
 by a step with the corpus's own covariance."""
 SEED = 1234
+FASTSCAN_CANDIDATES = 800
+"""ivf-pq4fs codes shortlist at least this many vectors (16 a result wanted, if more) for
+exact re-scoring. At 10^6 synthetic vectors (nprobe 1448 of 4096): 400 gave recall@10 0.970,
+800 0.982, for 0.5 ms more."""
+FASTSCAN_IMPLEMENTATION = 14
+"""IndexIVFFastScan.implem: 14 spreads one query's cells over the OpenMP threads (the
+default, 0, parallelises over queries, and the app searches one at a time): 4.1 against 6.8 ms
+at 10^6 vectors on 2 threads."""
 
 
 @dataclass(frozen=True)
@@ -77,12 +91,12 @@ class VectorIndexSpec:
 
 
 def choose_index_kind(n_vectors: int) -> str:
-    """flat while exact search is fast enough, then ivf-sq8: the smallest index, the fastest to
-    build, and the one whose recall tuning always reaches the target (more cells probed buys
-    recall up to a scan of every code). On bench/faiss_scale.py's vectors hnsw-sq8 is faster
-    at 10^5 (1.5 against 3.2 ms), slower at 3 * 10^5 (15 against 8 ms) and levels off below
-    the target at 10^6 (0.93 at efSearch 4096); hnsw and hnsw-sq8 remain for overrides."""
-    return "flat" if n_vectors <= FLAT_MAX_VECTORS else "ivf-sq8"
+    """flat while exact search is fast enough, then ivf-pq4fs: the fastest and smallest on
+    bench/faiss_scale.py's vectors from 10^5 up, and IVF, whose recall tuning always reaches
+    the target (more cells probed buys recall up to a scan of every code). ivf-sq8 scans 4x
+    the bytes (3.0 ms at 10^5, 29 ms at 10^6); hnsw-sq8 is slower from 3 * 10^5 and levels off
+    below the target at 10^6 (0.93 at efSearch 4096). They remain for overrides."""
+    return "flat" if n_vectors <= FLAT_MAX_VECTORS else "ivf-pq4fs"
 
 
 def ivf_cells(n_vectors: int) -> int:
@@ -93,7 +107,7 @@ def ivf_cells(n_vectors: int) -> int:
     return max(16, min(cells, 2 ** int(math.log2(max(n_vectors // 39, 1)))))
 
 
-def factory_string(kind: str, n_vectors: int) -> str:
+def factory_string(kind: str, n_vectors: int, dimension: int) -> str:
     """The faiss.index_factory description of `kind` for `n_vectors` vectors."""
     if kind not in INDEX_KINDS:
         raise UsageError(f"unknown FAISS index kind {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
@@ -102,7 +116,13 @@ def factory_string(kind: str, n_vectors: int) -> str:
         "hnsw": f"HNSW{HNSW_M}",
         "hnsw-sq8": f"HNSW{HNSW_M}_SQ8",
         "ivf-sq8": f"IVF{ivf_cells(n_vectors)},SQ8",
+        "ivf-pq4fs": f"IVF{ivf_cells(n_vectors)},PQ{pq_codes(dimension)}x4fsr",
     }[kind]
+
+
+def pq_codes(dimension: int) -> int:
+    """4-bit codes a vector for ivf-pq4fs: one per two dimensions (one per dimension if odd)."""
+    return dimension // 2 if dimension % 2 == 0 else dimension
 
 
 def build_vector_index(
@@ -117,7 +137,7 @@ def build_vector_index(
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dimension = vectors.shape
     kind = kind or choose_index_kind(n)
-    factory = factory_string(kind, n)
+    factory = factory_string(kind, n, dimension)
     if kind == "flat":
         index = faiss.IndexFlatIP(dimension)
     else:
@@ -133,8 +153,10 @@ def build_vector_index(
             train_size = TRAIN_POINTS_PER_CELL * cells
         index.train(vectors[_sample(n, min(n, train_size))])
     index.add(vectors)
-    if kind.startswith("ivf"):
+    if kind == "ivf-sq8":
         faiss.extract_index_ivf(index).make_direct_map()  # so that reconstruct(i) works
+    if kind == "ivf-pq4fs":
+        faiss.downcast_index(index).implem = FASTSCAN_IMPLEMENTATION
     if kind == "flat":
         return index, describe_index(index)
     recall = _tune(index, kind, vectors, recall_target + TUNING_MARGIN)
@@ -153,6 +175,18 @@ def _tune(index: Any, kind: str, vectors: np.ndarray, target: float) -> float:
     queries = pseudo_queries(vectors, min(TUNING_QUERIES, len(vectors)))
     k = min(10, len(vectors))
     _, exact = faiss.knn(queries, vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
+    depth = candidate_count(kind, k, len(vectors))
+
+    def top_k() -> np.ndarray:
+        _, candidates = index.search(queries, depth)
+        if kind != "ivf-pq4fs":  # the others are tuned on their own order (conservative)
+            return candidates
+        found = np.full((len(queries), k), -1, dtype=np.int64)
+        for row, (ids, query) in enumerate(zip(candidates, queries)):
+            best = [i for i, _ in rerank(vectors, ids, query, k)]
+            found[row, : len(best)] = best
+        return found
+
     if kind.startswith("ivf"):
         ivf = faiss.extract_index_ivf(index)
         candidates = _ladder(1, ivf.nlist)
@@ -161,8 +195,7 @@ def _tune(index: Any, kind: str, vectors: np.ndarray, target: float) -> float:
         candidates = _ladder(min(16, top), top)
     for value in candidates:
         _set_search_parameter(index, kind, value)
-        _, found = index.search(queries, k)
-        recall = recall_at(found, exact)
+        recall = recall_at(top_k(), exact)
         if recall >= target:
             break
     return recall
@@ -214,6 +247,7 @@ def index_kind(index: Any) -> str:
         ("hnsw-sq8", faiss.IndexHNSWSQ),
         ("hnsw", faiss.IndexHNSWFlat),
         ("ivf-sq8", faiss.IndexIVFScalarQuantizer),
+        ("ivf-pq4fs", faiss.IndexIVFPQFastScan),
     ):
         if isinstance(index, cls):
             return kind
@@ -230,9 +264,10 @@ def describe_index(index: Any, tuned_recall: float | None = None) -> VectorIndex
     recall = None if tuned_recall is None else round(tuned_recall, 4)
     if kind.startswith("ivf"):
         ivf = faiss.extract_index_ivf(index)
-        return VectorIndexSpec(kind, f"IVF{ivf.nlist},SQ8", nprobe=ivf.nprobe, tuned_recall=recall)
+        codes = f"PQ{faiss.downcast_index(index).pq.M}x4fsr" if kind == "ivf-pq4fs" else "SQ8"
+        return VectorIndexSpec(kind, f"IVF{ivf.nlist},{codes}", nprobe=ivf.nprobe, tuned_recall=recall)
     hnsw = faiss.downcast_index(index).hnsw
-    return VectorIndexSpec(kind, factory_string(kind, index.ntotal), ef_search=hnsw.efSearch, tuned_recall=recall)
+    return VectorIndexSpec(kind, factory_string(kind, index.ntotal, index.d), ef_search=hnsw.efSearch, tuned_recall=recall)
 
 
 def configure_for_search(index: Any, spec: VectorIndexSpec | str) -> None:
@@ -245,12 +280,27 @@ def configure_for_search(index: Any, spec: VectorIndexSpec | str) -> None:
         raise IndexStoreError(f"the FAISS index is {actual}, but the manifest says {kind}")
     if isinstance(spec, VectorIndexSpec) and (spec.nprobe or spec.ef_search):
         _set_search_parameter(index, kind, spec.nprobe or spec.ef_search)
+    if kind == "ivf-pq4fs":  # not saved in the file
+        import faiss
+
+        faiss.downcast_index(index).implem = FASTSCAN_IMPLEMENTATION
 
 
 def candidate_count(kind: str, k: int, n_vectors: int) -> int:
     """How many results to ask `kind` for when k are wanted after exact re-scoring (`rerank`):
-    twice as many from a quantised index, whose scores may swap near-ties."""
+    twice as many from a quantised index, whose scores may swap near-ties; a shortlist of
+    FASTSCAN_CANDIDATES (or 16k) from ivf-pq4fs, whose codes only approximate the order."""
+    if kind == "ivf-pq4fs":
+        return min(n_vectors, max(FASTSCAN_CANDIDATES, 16 * k))
     return min(n_vectors, k if kind in ("flat", "hnsw") else 2 * k)
+
+
+def search_threads(kind: str, available: int) -> int:
+    """OpenMP threads for one query: one, since threads cost more than they save on small
+    scans (flat over 10^4 vectors: 0.3 ms on one thread, 9 ms on two while another process is
+    busy; bench/faiss_scale.py); all for ivf-pq4fs, whose one query scans many cells in
+    parallel (FASTSCAN_IMPLEMENTATION)."""
+    return available if kind == "ivf-pq4fs" else 1
 
 
 def save_exact_vectors(path: Path, vectors: np.ndarray) -> None:
@@ -270,14 +320,26 @@ def exact_cosines(vectors: np.ndarray, ids: Sequence[int], query: np.ndarray) ->
     """float32 cosines of the query with rows `ids` of `vectors` (float16 or float32)."""
     if len(ids) == 0:
         return np.zeros(0, dtype=np.float32)
-    rows = np.asarray(vectors[np.asarray(ids, dtype=np.int64)], dtype=np.float32)
-    return rows @ np.asarray(query, dtype=np.float32).reshape(-1)
+    rows = vectors[np.asarray(ids, dtype=np.int64)]
+    if rows.dtype == np.float16:
+        # FAISS decodes half floats twice as fast as numpy's astype (800 x 384: 0.30 against
+        # 0.58 ms, most of a re-scoring of ivf-pq4fs candidates).
+        rows = _half_float_decoder(rows.shape[1]).decode(np.ascontiguousarray(rows).view(np.uint8))
+    return np.asarray(rows, dtype=np.float32) @ np.asarray(query, dtype=np.float32).reshape(-1)
+
+
+@functools.lru_cache(maxsize=4)
+def _half_float_decoder(dimension: int) -> Any:
+    import faiss
+
+    return faiss.ScalarQuantizer(dimension, faiss.ScalarQuantizer.QT_fp16)
 
 
 def rerank(vectors: np.ndarray, ids: Sequence[int], query: np.ndarray, k: int) -> list[tuple[int, float]]:
     """The k of candidate `ids` (-1 ignored) most similar to the query by exact cosine:
     (row, cosine), best first."""
-    candidates = [int(i) for i in ids if i >= 0]
+    candidates = np.asarray(ids, dtype=np.int64).reshape(-1)
+    candidates = candidates[candidates >= 0]
     scores = exact_cosines(vectors, candidates, query)
     order = np.argsort(-scores, kind="stable")[:k]
-    return [(candidates[j], float(scores[j])) for j in order]
+    return list(zip(candidates[order].tolist(), scores[order].tolist()))

@@ -30,7 +30,16 @@ import numpy as np
 
 from index.documents import Document, source_fields, with_source_fields
 from index.errors import IndexStoreError
-from index.ann import VectorIndexSpec, candidate_count, configure_for_search, exact_cosines, load_exact_vectors, save_exact_vectors
+from index.ann import (
+    VectorIndexSpec,
+    candidate_count,
+    configure_for_search,
+    exact_cosines,
+    load_exact_vectors,
+    rerank,
+    save_exact_vectors,
+    search_threads,
+)
 from index.lexical import LexicalIndex
 from index.passages import Passage, Sentence
 
@@ -125,21 +134,15 @@ class PassageIndex:
         kind = self.manifest.vector_index_spec.kind
         import faiss
 
-        # One query at a time: OpenMP threads cost more than they save (flat over 10^4 vectors:
-        # 0.3 ms on one thread, 9 ms on two while another process is busy; bench/faiss_scale.py).
         threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
+        faiss.omp_set_num_threads(search_threads(kind, threads))
         try:
             scores, ids = self.passage_vectors_index.search(query, candidate_count(kind, k, len(self.passages)))
         finally:
             faiss.omp_set_num_threads(threads)
-        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
         if self.exact_passage_vectors is None:
-            return found[:k]
-        ids_found = [i for i, _ in found]
-        exact = self.passage_cosines(ids_found, query_vector)
-        order = np.argsort(-exact, kind="stable")[:k]
-        return [(ids_found[j], float(exact[j])) for j in order]
+            return [(int(i), float(s)) for i, s in zip(ids[0][:k], scores[0][:k]) if i >= 0]
+        return rerank(self.exact_passage_vectors, ids[0], query_vector, k)
 
 
 @contextmanager

@@ -83,7 +83,7 @@ def index_command(
     model: ModelOption = None,
     engine: EngineOption = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed every document again instead of reusing unchanged ones.")] = False,
-    vector_index: Annotated[Optional[str], typer.Option("--vector-index", help="FAISS index: auto (by corpus size), flat, hnsw, hnsw-sq8 or ivf-sq8 [env: QA_VECTOR_INDEX].", show_default=False)] = None,
+    vector_index: Annotated[Optional[str], typer.Option("--vector-index", help="FAISS index: auto (by corpus size), flat, hnsw, hnsw-sq8, ivf-sq8 or ivf-pq4fs [env: QA_VECTOR_INDEX].", show_default=False)] = None,
 ) -> None:
     """Build or update the index from documents (the previous index stays live until the new
     one is complete; unchanged documents are not embedded again)."""

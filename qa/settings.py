@@ -10,7 +10,7 @@ from index.encoders import ENGINES
 from index.errors import UsageError
 
 RETRIEVERS = ("hybrid", "dense", "bm25")
-VECTOR_INDEX_CHOICES = ("auto", "flat", "hnsw", "hnsw-sq8", "ivf-sq8")
+VECTOR_INDEX_CHOICES = ("auto", "flat", "hnsw", "hnsw-sq8", "ivf-sq8", "ivf-pq4fs")
 """`auto` and index.ann.INDEX_KINDS (spelt out so that settings need not import index.ann)."""
 
 APP_NAME = "citeqa"

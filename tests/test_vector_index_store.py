@@ -29,7 +29,7 @@ def folder(tmp_path: Path) -> Path:
     return docs
 
 
-@pytest.mark.parametrize("kind", ["hnsw", "hnsw-sq8", "ivf-sq8"])
+@pytest.mark.parametrize("kind", ["hnsw", "hnsw-sq8", "ivf-sq8", "ivf-pq4fs"])
 def test_approximate_kinds_round_trip_and_score_exactly(tmp_path: Path, folder: Path, kind: str):
     encoder = FakeEncoder()
     documents = load_documents([folder])
