@@ -22,9 +22,11 @@ itself: the smallest value whose recall@10 against exact search reaches a target
 pseudo-queries drawn near the corpus's own vectors. FAISS saves it in the index file;
 `describe_index` gives the record for the manifest and `configure_for_search` applies one.
 
-Quantised kinds score and `reconstruct` approximately (cosine error ~1e-3), so keep the exact
-vectors beside the index (`save_exact_vectors`, float16) and re-score candidates with them
-(`rerank`).
+Quantised kinds score approximately (SQ8: cosine error ~1e-3; fast-scan codes cannot even be
+reconstructed), so keep the exact vectors beside the index (`save_exact_vectors`, float16)
+and re-score candidates with them (`rerank`): `candidate_count` says how many to ask for.
+ivf-sq8 and the HNSW kinds are tuned on their own order (conservative); ivf-pq4fs after
+re-scoring, since its own order is not meant to be right.
 """
 
 from __future__ import annotations
