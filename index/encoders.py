@@ -165,10 +165,11 @@ class OpenVINOEncoder:
     """The default model as an OpenVINO IR (index/openvino_model.py): mean pooling over the
     tokens incl. <s> and </s>, L2-normalised, as sentence-transformers does.
 
-    For documents it runs in OpenVINO's throughput mode: one inference stream a core or two,
-    small batches in flight side by side (2 streams of batch 8 embed 34 CMRC passages/s on 2
-    cores, against 28 for one stream of batch 32; bench/embedding_speed.py). For questions it
-    runs one stream with all cores, the fastest for a single text."""
+    For documents it runs in OpenVINO's throughput mode: as many inference streams as OpenVINO
+    finds best for the CPU (two of one thread each on 2 cores), with small batches in flight
+    side by side: 34.7 CMRC passages/s on 2 cores, against 25.8-29.7 for one stream of batch
+    32 (bench/latency.py; README "Benchmarks"). For questions it runs one stream with all
+    cores, the fastest for a single text."""
 
     engine = "openvino"
     model_id = DEFAULT_MODEL_ID
