@@ -28,7 +28,9 @@ efSearch 4096 for 10^6 vectors) where published results on real text embeddings 
 Latency is one query at a time, as PassageIndex.search runs it (candidates from FAISS, then
 exact re-scoring from float16 vectors for approximate kinds), with faiss.omp_set_num_threads
 set to each of --threads (the app uses one thread, and all of them for ivf-pq4fs:
-index.ann.search_threads). Memory is the size of the written index file and the growth of a
+index.ann.search_threads). The float16 vectors are re-scored from memory, i.e. as the app
+runs once the rows a query reads are in the page cache (the app memory-maps them from disk;
+they are not counted below). Memory is the size of the written index file and the growth of a
 fresh process's RSS when it reads that file.
 Exact ground truth is computed in batches with faiss.knn.
 """

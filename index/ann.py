@@ -282,7 +282,7 @@ def configure_for_search(index: Any, spec: VectorIndexSpec | str) -> None:
         raise IndexStoreError(f"the FAISS index is {actual}, but the manifest says {kind}")
     if isinstance(spec, VectorIndexSpec) and (spec.nprobe or spec.ef_search):
         _set_search_parameter(index, kind, spec.nprobe or spec.ef_search)
-    if kind == "ivf-pq4fs":  # not saved in the file
+    if kind == "ivf-pq4fs":  # FAISS 1.15 saves it; older versions may not
         import faiss
 
         faiss.downcast_index(index).implem = FASTSCAN_IMPLEMENTATION

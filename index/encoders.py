@@ -216,15 +216,19 @@ class OpenVINOEncoder:
                 failures.append(error)
 
         self._queue.set_callback(pool)
-        for begin in range(0, len(order), self.batch_size):
-            positions = order[begin : begin + self.batch_size]
-            encoded = self._tokenizer.encode_batch([texts[k] for k in positions])
-            ids = np.array([e.ids for e in encoded], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-            self._queue.start_async({"input_ids": ids, "attention_mask": mask}, (positions, mask))
-            if progress:
-                progress("embedding", min(1.0, begin / len(texts)))
-        self._queue.wait_all()
+        try:
+            for begin in range(0, len(order), self.batch_size):
+                positions = order[begin : begin + self.batch_size]
+                encoded = self._tokenizer.encode_batch([texts[k] for k in positions])
+                ids = np.array([e.ids for e in encoded], dtype=np.int64)
+                mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+                self._queue.start_async({"input_ids": ids, "attention_mask": mask}, (positions, mask))
+                if progress:
+                    progress("embedding", min(1.0, begin / len(texts)))
+        finally:
+            # Also when interrupted (Ctrl-C, a failing progress callback): batches still in
+            # flight would keep the requests busy, and exiting under them aborts the process.
+            self._queue.wait_all()
         if failures:
             raise failures[0]
         if progress and texts:

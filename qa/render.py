@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from index.encoders import ProgressCallback
-from qa.types import Answer, Citation
+from qa.types import Answer
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MARKER_STYLE = "bold cyan"

@@ -169,6 +169,8 @@ def test_exact_vectors_rescore_candidates(data, tmp_path):
     assert stored.dtype == np.float16 and isinstance(stored, np.memmap)
     ids = [5, 17, 4_000, 9_999]
     assert np.abs(exact_cosines(stored, ids, queries[0]) - vectors[ids] @ queries[0]).max() < 1e-3
+    # FAISS's half-float decoder gives exactly numpy's conversion.
+    assert np.array_equal(exact_cosines(stored, ids, queries[0]), stored[ids].astype(np.float32) @ queries[0])
     assert len(exact_cosines(stored, [], queries[0])) == 0
     candidates = [4_000, -1, 5, 17, 9_999]
     ranked = rerank(stored, candidates, queries[0], 3)

@@ -56,3 +56,33 @@ def test_openvino_refuses_other_models(model_cache_dir: Path):
 
     with pytest.raises(ModelError):
         load_encoder("some/other-model", "openvino", model_cache_dir, for_queries=False)
+
+
+def test_many_batches_in_flight_give_the_vectors_of_one_at_a_time(engines):
+    openvino, _ = engines
+    texts = [f"{text} 第{n}段。" for n in range(4) for text in TEXTS]  # 24 texts: 3 batches of 8
+    together = openvino.encode_passages(texts)
+    alone = np.concatenate([openvino.encode_passages([text]) for text in texts])
+    similarity = together @ alone.T  # bf16 arithmetic differs a little with the batch's padding
+    assert (similarity.argmax(axis=1) == np.arange(len(texts))).all()  # every row in its place
+    assert float(np.diag(similarity).min()) > 0.9995
+
+
+def test_an_interrupted_encoding_leaves_the_encoder_usable(engines):
+    openvino, _ = engines
+    texts = [f"{text} 第{n}段。" for n in range(4) for text in TEXTS]
+
+    def interrupt(stage: str, fraction: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        openvino.encode_passages(texts, progress=interrupt)
+    again = openvino.encode_passages(texts[:3])
+    assert np.allclose(np.linalg.norm(again, axis=1), 1.0, atol=1e-4)
+
+
+def test_the_question_encoder_runs_one_request_and_embeds_the_same(engines, model_cache_dir: Path):
+    _, reference = engines
+    questions = load_encoder(DEFAULT_MODEL_ID, "openvino", model_cache_dir, for_queries=True)
+    got, expected = questions.encode_queries(TEXTS), reference.encode_queries(TEXTS)
+    assert float((got * expected).sum(axis=1).min()) > 0.9995

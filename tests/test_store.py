@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import FakeEncoder
+from index.ann import exact_cosines
 from index.documents import Document, load_documents
 from index.errors import IndexStoreError
 from index.build import build_index
@@ -25,6 +26,18 @@ def documents(tmp_path: Path) -> list[Document]:
     for name, text in TEXTS.items():
         (folder / name).write_text(text, encoding="utf-8")
     return load_documents([folder])
+
+
+def test_a_snapshot_with_float32_sentence_vectors_still_loads(tmp_path: Path, documents):
+    """Snapshots saved before sentence vectors were float16 hold them as float32."""
+    built = build_index(documents, FakeEncoder())
+    save_index(built, tmp_path / "index")
+    snapshot = next((tmp_path / "index").glob("snapshot-*"))
+    np.save(snapshot / "sentence_vectors.npy", built.sentence_vectors.astype(np.float32))
+    loaded = load_index(tmp_path / "index")
+    assert loaded.sentence_vectors.dtype == np.float32
+    query = built.sentence_vectors[3].astype(np.float32)
+    assert np.allclose(exact_cosines(loaded.sentence_vectors, [3, 4], query), exact_cosines(built.sentence_vectors, [3, 4], query))
 
 
 def test_round_trip_keeps_passages_offsets_and_search(tmp_path: Path, documents):
