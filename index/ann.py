@@ -111,8 +111,7 @@ def ivf_cells(n_vectors: int) -> int:
 
 def factory_string(kind: str, n_vectors: int, dimension: int) -> str:
     """The faiss.index_factory description of `kind` for `n_vectors` vectors."""
-    if kind not in INDEX_KINDS:
-        raise UsageError(f"unknown FAISS index kind {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
+    _require_known(kind)
     return {
         "flat": "Flat",
         "hnsw": f"HNSW{HNSW_M}",
@@ -120,6 +119,19 @@ def factory_string(kind: str, n_vectors: int, dimension: int) -> str:
         "ivf-sq8": f"IVF{ivf_cells(n_vectors)},SQ8",
         "ivf-pq4fs": f"IVF{ivf_cells(n_vectors)},PQ{pq_codes(dimension)}x4fsr",
     }[kind]
+
+
+def check_index_fits(kind: str, n_vectors: int) -> None:
+    """Raise UsageError when `kind` cannot index `n_vectors` vectors: an unknown kind, or an
+    IVF kind given fewer vectors than its cells (checked before embedding anything)."""
+    _require_known(kind)
+    if kind.startswith("ivf") and n_vectors < ivf_cells(n_vectors):
+        raise UsageError(f"{kind} needs at least {ivf_cells(n_vectors)} vectors ({n_vectors} given); use flat")
+
+
+def _require_known(kind: str) -> None:
+    if kind not in INDEX_KINDS:
+        raise UsageError(f"unknown FAISS index kind {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
 
 
 def pq_codes(dimension: int) -> int:
@@ -146,13 +158,11 @@ def build_vector_index(
         index = faiss.index_factory(dimension, factory, faiss.METRIC_INNER_PRODUCT)
     if kind.startswith("hnsw"):
         faiss.downcast_index(index).hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    check_index_fits(kind, n)
     if not index.is_trained:
         train_size = SQ_TRAIN_POINTS
         if kind.startswith("ivf"):
-            cells = ivf_cells(n)
-            if n < cells:
-                raise UsageError(f"{kind} needs at least {cells} vectors ({n} given); use flat")
-            train_size = TRAIN_POINTS_PER_CELL * cells
+            train_size = TRAIN_POINTS_PER_CELL * ivf_cells(n)
         index.train(vectors[_sample(n, min(n, train_size))])
     index.add(vectors)
     if kind == "ivf-sq8":

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from index.ann import build_vector_index
+from index.ann import build_vector_index, check_index_fits
 from index.documents import Document
 from index.encoders import Encoder, ProgressCallback
 from index.lexical import TOKENIZER_ID, LexicalIndex
@@ -93,6 +93,8 @@ def build_index_incrementally(
         counts.append((len(doc_passages), len(doc_sentences)))
         new_passages.extend(doc_passages)
         new_sentences.extend(doc_sentences)
+    if vector_index_kind and passages:  # a forced kind that cannot hold them fails before embedding
+        check_index_fits(vector_index_kind, len(passages))
     texts = [p.text for p in new_passages] + [s.text for s in new_sentences]
 
     def report(stage: str, fraction: float) -> None:

@@ -82,3 +82,13 @@ def test_cli_vector_index_option_and_bad_value(tmp_path: Path, folder: Path, fak
     bad = runner.invoke(app, ["index", str(folder), "--vector-index", "lsh"])
     assert bad.exit_code == 2 and "unknown vector index 'lsh'" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_a_forced_kind_too_big_for_the_corpus_fails_before_embedding(folder: Path):
+    from index.errors import UsageError
+
+    encoder = FakeEncoder()
+    documents = load_documents([folder])
+    with pytest.raises(UsageError, match="ivf-pq4fs needs at least 16 vectors"):
+        build_index(documents[:5], encoder, vector_index_kind="ivf-pq4fs")  # fewer passages than 16 cells
+    assert encoder.calls == []
