@@ -55,6 +55,9 @@ _QUANTITY_UNITS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"多少人|人口|how many people", ("人",)),
     (r"百分之|比例|比率|占比|percentage|share", ("%", "％", "成", "：", ":")),
 )
+_TO_VALUE_QUESTION = re.compile(r"(?:到|至|为|成)了?(?:多少|几)")
+"""提高到多少, 增至几, 降为多少: the value a change ends at (从X提升至Y: Y)."""
+_FROM_VALUE_QUESTION = re.compile(r"从(?:多少|几)")
 _QUOTED = re.compile(r"《[^》]{1,40}》|“[^”]{1,40}”|「[^」]{1,40}」|『[^』]{1,40}』|\"[^\"]{1,40}\"")
 _EDGE = "，。！？；：、,.!?;:（）()「」“”\"'《》 \t\n是为的了在于由"
 _STOP_AT = "，。！？；：,.!?;:"
@@ -113,17 +116,28 @@ def _typed_span(question: str, sentence: str, kind: str) -> tuple[int, int] | No
     if not anchors:
         anchors = [((_anchor(question, sentence), 1), True)]
 
-    def cost(m: re.Match[str]) -> tuple[bool, bool, float]:
+    def cost(m: re.Match[str]) -> tuple[bool, bool, bool, float]:
         text = m.group()
         wrong_unit = bool(asked_units) and not any(unit in text for unit in asked_units)
+        wrong_end = _wrong_end_of_change(question, sentence[max(0, m.start() - 2) : m.start()])
         # A bare figure, or 一 with a measure word (一座, 一条: an article, not an amount).
         bare = bool(re.fullmatch(rf"\s*(?:{_DIGITS}|{_CN_DIGITS})\s*|一(?:{_UNITS})", text))
         # Longer anchors are surer evidence of where the answer stands.
         distance = sum(size * _distance(m, at, size, after) for (at, size), after in anchors)
-        return wrong_unit, bare, distance / sum(size for (_, size), _ in anchors)
+        return wrong_unit, wrong_end, bare, distance / sum(size for (_, size), _ in anchors)
 
     best = min(typed, key=cost)
     return best.start(), best.end()
+
+
+def _wrong_end_of_change(question: str, before: str) -> bool:
+    """For a question about where a change ends (提高到多少) or starts (从多少), whether the
+    two characters `before` a figure fail to mark that end (至/到/为/成, or 从)."""
+    if _TO_VALUE_QUESTION.search(question):
+        return not re.search(r"[到至为成]了?$", before)
+    if _FROM_VALUE_QUESTION.search(question):
+        return not before.endswith("从")
+    return False
 
 
 def _distance(m: re.Match[str], at: int, size: int, after: bool) -> int:
