@@ -2,6 +2,10 @@
 is asked against the whole corpus, scored with the same code as `qa eval`.
 
     .venv/bin/python bench/cmrc_eval.py [--split dev|trial] [--limit N] [--json]
+        [--reader trained|heuristic] [--english]
+
+--english asks the project's English translations of the questions (trial only:
+bench/data/cmrc2018/trial/questions-en.jsonl) over the same Chinese corpus.
 
 A retrieved passage is relevant when it comes from the question's own context. Tune on
 trial; dev is the test set. The index is built once and cached in bench/.cache/.
@@ -13,14 +17,16 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cmrc import load_contexts, load_questions, open_corpus_index, query_encoder  # noqa: E402
+from cmrc import DATA, load_contexts, load_questions, open_corpus_index, query_encoder  # noqa: E402
 from make_reference_passages import background_context_ids  # noqa: E402
 
 from index.encoders import DEFAULT_MODEL_ID  # noqa: E402
 from qa.answerer import Answerer  # noqa: E402
+from qa.factory import open_reader  # noqa: E402
 from qa.eval_render import print_report  # noqa: E402
 from qa.evaluate import evaluate  # noqa: E402
 from qa.gold import GoldQuestion  # noqa: E402
@@ -38,6 +44,8 @@ def main() -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL_ID)
     parser.add_argument("--engine", default="auto", help="engine that embeds the corpus")
     parser.add_argument("--retriever", default="hybrid", choices=("hybrid", "dense", "bm25"))
+    parser.add_argument("--reader", default="trained", choices=("trained", "heuristic"))
+    parser.add_argument("--english", action="store_true", help="ask the English translations (trial)")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     args = parser.parse_args()
     settings = Settings.from_env()
@@ -53,12 +61,17 @@ def main() -> None:
     started = time.perf_counter()
     index = open_corpus_index(name, documents, args.model, settings.cache_dir, args.engine)
     load_seconds = time.perf_counter() - started
-    answerer = Answerer(index, query_encoder(args.model, settings.cache_dir), retriever=args.retriever)
+    reader = open_reader(replace(settings, reader=args.reader))
+    answerer = Answerer(index, query_encoder(args.model, settings.cache_dir), retriever=args.retriever, reader=reader)
     context_ids = {d.id for d in documents}
+    english = {}
+    if args.english:
+        source = (DATA if args.split == "dev" else DATA / "trial") / "questions-en.jsonl"
+        english = {r["id"]: r["question_en"] for r in map(json.loads, source.read_text(encoding="utf-8").splitlines())}
     gold = [
-        GoldQuestion(q.id, q.question, q.answers, (), True, "cmrc", q.context_id)
+        GoldQuestion(q.id, english.get(q.id, q.question), q.answers, (), True, "cmrc-en" if english else "cmrc", q.context_id)
         for q in load_questions(args.split)
-        if q.context_id in context_ids
+        if q.context_id in context_ids and (not english or q.id in english)
     ][: args.limit]
     started = time.perf_counter()
     with progress_reporter() as progress:
@@ -72,14 +85,15 @@ def main() -> None:
         "passages_per_second": round(manifest.passage_count / manifest.build_seconds, 2),
         "texts_per_second": round((manifest.passage_count + manifest.sentence_count) / manifest.build_seconds, 2),
         "index_load_seconds": round(load_seconds, 2), "ask_seconds": round(ask_seconds, 2),
-        "index_engine": manifest.engine, "retriever": args.retriever,
+        "index_engine": manifest.engine, "retriever": args.retriever, "reader": args.reader,
+        "questions": "english (translated by the project)" if english else "original",
     }
     data = report.to_json()
     data.pop("results")
     data["failures"] = data["failures"][:200]
     RESULTS.mkdir(exist_ok=True)
-    name = f"cmrc-{args.split}" + (f"-limit{args.limit}" if args.limit else "") + (
-        f"-{args.retriever}" if args.retriever != "hybrid" else "")
+    name = f"cmrc-{args.split}" + ("-english" if english else "") + (f"-limit{args.limit}" if args.limit else "") + (
+        f"-{args.retriever}" if args.retriever != "hybrid" else "") + (f"-{args.reader}" if args.reader != "trained" else "")
     (RESULTS / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(data, ensure_ascii=False))

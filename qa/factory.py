@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.documents import Document, load_documents
 from index.encoders import DEFAULT_MODEL_ID, Encoder, ProgressCallback, load_encoder
@@ -18,6 +19,9 @@ from index.store import (
 from qa.answerer import Answerer
 from qa.reference import reference_vectors
 from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from qa.reading.reader import PassageReader
 
 DEFAULT_DOCUMENTS = Path("seeds")
 
@@ -124,11 +128,24 @@ def open_query_encoder(settings: Settings, index: PassageIndex, progress: Progre
     return encoder
 
 
+def open_reader(settings: Settings, progress: ProgressCallback | None = None) -> "PassageReader | None":
+    """The trained span reader (exported to OpenVINO on first use), or None for `heuristic`."""
+    if settings.reader == "heuristic":
+        return None
+    from index.default_model import build_default_model
+    from index.encoders import default_model_dir
+    from qa.reading.reader import load_span_reader
+
+    model_dir = build_default_model(default_model_dir(settings.cache_dir))
+    return load_span_reader(model_dir, settings.cache_dir, progress)
+
+
 def open_answerer(settings: Settings, progress: ProgressCallback | None = None) -> Answerer:
     if settings.top_k < 1:
         raise UsageError("--top-k must be at least 1")
     index = open_index(settings, progress)
-    return Answerer(index, open_query_encoder(settings, index, progress), retriever=settings.retriever)
+    encoder = open_query_encoder(settings, index, progress)
+    return Answerer(index, encoder, retriever=settings.retriever, reader=open_reader(settings, progress))
 
 
 def open_evaluation(
@@ -149,5 +166,6 @@ def open_evaluation(
     except IndexStoreError:  # a damaged cache entry is rebuilt, not reported
         index_documents(eval_settings, document_paths, progress)
         index = load_index(eval_settings.index_dir)
-    answerer = Answerer(index, open_query_encoder(eval_settings, index, progress), retriever=settings.retriever)
+    encoder = open_query_encoder(eval_settings, index, progress)
+    answerer = Answerer(index, encoder, retriever=settings.retriever, reader=open_reader(settings, progress))
     return answerer, {d.id: d for d in documents}

@@ -10,6 +10,7 @@ from index.encoders import ENGINES
 from index.errors import UsageError
 
 RETRIEVERS = ("hybrid", "dense", "bm25")
+READERS = ("trained", "heuristic")
 VECTOR_INDEX_CHOICES = ("auto", "flat", "hnsw", "hnsw-sq8", "ivf-sq8", "ivf-pq4fs")
 """`auto` and index.ann.INDEX_KINDS (spelt out so that settings need not import index.ann)."""
 
@@ -44,6 +45,9 @@ class Settings:
     """Documents larger than this many megabytes are refused (`QA_MAX_DOCUMENT_MB`)."""
     retriever: str = "hybrid"
     """`hybrid` (BM25 + dense, rank-fused), `dense` or `bm25` (`QA_RETRIEVER`, `--retriever`)."""
+    reader: str = "trained"
+    """`trained` (the span reader, qa/reading) or `heuristic` (sentence scoring and rules, for
+    comparison) (`QA_READER`, `--reader`)."""
     vector_index: str = "auto"
     """FAISS index kind for `qa index` (`QA_VECTOR_INDEX`, `--vector-index`): `auto` chooses
     by corpus size; or one of index.ann.INDEX_KINDS."""
@@ -66,6 +70,7 @@ class Settings:
             engine=env.get("QA_ENGINE") or "auto",
             top_k=int(top_k),
             retriever=env.get("QA_RETRIEVER") or "hybrid",
+            reader=env.get("QA_READER") or "trained",
             vector_index=env.get("QA_VECTOR_INDEX") or "auto",
             max_document_mb=max_document_mb,
         )
@@ -73,6 +78,8 @@ class Settings:
         settings = replace(settings, **given)
         if settings.retriever not in RETRIEVERS:
             raise UsageError(f"unknown retriever {settings.retriever!r}; choose one of {', '.join(RETRIEVERS)}")
+        if settings.reader not in READERS:
+            raise UsageError(f"unknown reader {settings.reader!r}; choose one of {', '.join(READERS)}")
         if settings.vector_index not in VECTOR_INDEX_CHOICES:
             raise UsageError(
                 f"unknown vector index {settings.vector_index!r}; choose one of {', '.join(VECTOR_INDEX_CHOICES)}"

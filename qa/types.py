@@ -63,6 +63,19 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswerSpan:
+    """The short answer: a span of one cited sentence, with document offsets (half-open)."""
+
+    text: str
+    citation: int
+    """The `n` of the citation that holds it."""
+    start: int
+    end: int
+    probability: float | None = None
+    """The reader's calibrated probability that it answers the question (None: heuristic)."""
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     answer: str
@@ -84,6 +97,11 @@ class Answer:
     short_answer_end: int | None = None
     resolved_question: str | None = None
     """For a follow-up question, the text actually answered (previous question + this one)."""
+    answer_probability: float | None = None
+    """The trained reader's calibrated probability that the documents answer the question
+    (None with the heuristic reader)."""
+    reader: str = "heuristic"
+    """`trained` (the span reader) or `heuristic` (sentence scoring and slot rules)."""
 
     def to_json(self, include_passage_text: bool = False) -> dict[str, Any]:
         data = asdict(self)

@@ -51,7 +51,7 @@ def isolated_dirs(tmp_path_factory, monkeypatch):
     base = tmp_path_factory.mktemp("qa-home")
     monkeypatch.setenv("QA_INDEX_DIR", str(base / "index"))
     monkeypatch.setenv("QA_CACHE_DIR", os.environ.get("QA_TEST_CACHE_DIR") or str(base / "cache"))
-    for name in ("QA_MODEL", "QA_ENGINE", "QA_TOP_K", "QA_RETRIEVER"):
+    for name in ("QA_MODEL", "QA_ENGINE", "QA_TOP_K", "QA_RETRIEVER", "QA_READER"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return base
@@ -62,6 +62,7 @@ def fake_encoder(monkeypatch) -> FakeEncoder:
     """Make the factory build and query indexes with the fake encoder, with no background
     corpus (so the abstention margin is the plain cosine)."""
     encoder = FakeEncoder()
+    monkeypatch.setenv("QA_READER", "heuristic")  # the trained reader needs the real model
     monkeypatch.setattr("qa.factory.load_encoder", lambda *args, **kwargs: encoder)
     monkeypatch.setattr(
         "qa.factory.reference_vectors",

@@ -1,0 +1,135 @@
+"""Calibrate the trained reader on CMRC trial (never dev): qa/reading/weights/calibration.json.
+
+    .venv/bin/python bench/calibrate_reader.py [--limit N]
+
+Every trial question (the half of trial that is not the abstention background, Chinese and the
+project's English translations) is asked over the open trial corpus twice: as is, and with
+its own context's passages removed from the retrieved list (the documents then do not hold
+the answer). From the reader's margins (best span score - no-answer score):
+- scale and bias of p(answer) = sigmoid(scale * margin + bias): logistic regression of
+  "asked with its context" on the best margin;
+- threshold: the highest p that wrongly refuses at most 2% of the with-context questions;
+- read_k: the fewest passages read whose F1 is within 0.5 of the best k (1..5);
+- second_threshold: the p above which another passage's span is also cited: 0.95, or the
+  threshold when that is higher (set by hand, not tuned).
+Writes the chosen values and the trial figures behind them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cmrc import load_contexts, load_questions, open_corpus_index, query_encoder  # noqa: E402
+from make_reference_passages import background_context_ids  # noqa: E402
+
+from index.encoders import DEFAULT_MODEL_ID  # noqa: E402
+from qa.answerer import Answerer  # noqa: E402
+from qa.factory import open_reader  # noqa: E402
+from qa.metrics import cmrc_em, cmrc_f1  # noqa: E402
+from qa.reading.reader import CALIBRATION_FILE, WEIGHTS_DIR  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+DATA = Path(__file__).resolve().parent / "data" / "cmrc2018" / "trial"
+MAX_K = 5
+MAX_WRONG_REFUSALS = 0.02
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 200) -> tuple[float, float]:
+    """1-D logistic regression by Newton's method: (scale, bias)."""
+    w = np.zeros(2)
+    X = np.stack([x, np.ones_like(x)], axis=1)
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(X @ w)))
+        gradient = X.T @ (p - y)
+        hessian = (X * (p * (1 - p))[:, None]).T @ X + 1e-6 * np.eye(2)
+        w -= np.linalg.solve(hessian, gradient)
+    return float(w[0]), float(w[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    background = background_context_ids()
+    documents = [d for d in load_contexts("trial") if d.id not in background]
+    index = open_corpus_index("trial-calibration", documents, DEFAULT_MODEL_ID, settings.cache_dir)
+    reader = open_reader(settings)
+    answerer = Answerer(index, query_encoder(DEFAULT_MODEL_ID, settings.cache_dir), reader=reader)
+    kept = {d.id for d in documents}
+    english = {}
+    english_file = DATA / "questions-en.jsonl"
+    if english_file.is_file():
+        english = {r["id"]: r["question_en"] for r in map(json.loads, english_file.read_text(encoding="utf-8").splitlines())}
+    asked = []
+    for q in load_questions("trial"):
+        if q.context_id in kept:
+            asked.append((q, q.question, "zh"))
+            if q.id in english:
+                asked.append((q, english[q.id], "en"))
+    asked = asked[: args.limit]
+    rows = []  # per question and condition: margins and span texts of the top MAX_K passages
+    for n, (q, text, language) in enumerate(asked):
+        vector = answerer.encoder.encode_queries([text])[0]
+        hits = answerer.search_passages(text, vector, MAX_K + 12)
+        for with_context in (True, False):
+            chosen = hits if with_context else [h for h in hits if h.doc != q.context_id]
+            chosen = chosen[:MAX_K]
+            readings = reader.read(text, [h.text for h in chosen])
+            spans = [(r.margin, h.text[r.start:r.end]) if r else (-1e9, "") for r, h in zip(readings, chosen)]
+            rows.append({"q": q, "language": language, "with_context": with_context, "spans": spans})
+        if n % 100 == 0:
+            print(f"\r{n}/{len(asked)}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+
+    def best(row, k):
+        spans = row["spans"][:k]
+        return max(spans, key=lambda s: s[0]) if spans else (-1e9, "")
+
+    answerable = [r for r in rows if r["with_context"]]
+    by_k = {}
+    for k in range(1, MAX_K + 1):
+        by_k[k] = 100 * float(np.mean([cmrc_f1(best(r, k)[1], r["q"].answers) for r in answerable]))
+    top = max(by_k.values())
+    read_k = min(k for k, f1 in by_k.items() if f1 >= top - 0.5)
+    margins = np.array([best(r, read_k)[0] for r in rows])
+    labels = np.array([1.0 if r["with_context"] else 0.0 for r in rows])
+    finite = margins > -1e8
+    scale, bias = fit_logistic(np.clip(margins[finite], -30, 30), labels[finite])
+    probability = 1 / (1 + np.exp(-(scale * np.clip(margins, -30, 30) + bias)))
+    probability[~finite] = 0.0
+    answerable_p = np.sort(probability[labels == 1])
+    threshold = float(answerable_p[int(MAX_WRONG_REFUSALS * len(answerable_p))])
+    refused_unanswerable = float(np.mean(probability[labels == 0] < threshold))
+    em = 100 * float(np.mean([cmrc_em(best(r, read_k)[1], r["q"].answers) if p >= threshold else 0.0
+                              for r, p in zip(rows, probability) if r["with_context"]]))
+    per_language = {}
+    for language in ("zh", "en"):
+        chosen = [(r, p) for r, p in zip(rows, probability) if r["with_context"] and r["language"] == language]
+        if chosen:
+            per_language[language] = {
+                "questions": len(chosen),
+                "em": round(100 * float(np.mean([cmrc_em(best(r, read_k)[1], r["q"].answers) if p >= threshold else 0 for r, p in chosen])), 1),
+                "f1": round(100 * float(np.mean([cmrc_f1(best(r, read_k)[1], r["q"].answers) if p >= threshold else 0 for r, p in chosen])), 1),
+            }
+    calibration = {
+        "scale": round(scale, 5), "bias": round(bias, 5), "threshold": round(threshold, 5),
+        "read_k": read_k, "second_threshold": round(max(threshold, 0.95), 5),
+        "trial": {
+            "questions": len(answerable), "f1_by_read_k": {k: round(v, 1) for k, v in by_k.items()},
+            "em_after_abstention": round(em, 1), "wrongly_refused": round(float(np.mean(answerable_p < threshold)), 3),
+            "abstained_without_context": round(refused_unanswerable, 3), "per_language": per_language,
+        },
+    }
+    (WEIGHTS_DIR / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(calibration, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""The trained span reader at answering time: the shipped weights (qa/reading/weights),
+checked by sha256, exported once to an OpenVINO IR in the cache (like the encoder), read in
+one batch per question.
+
+    <cache>/models/citeqa-reader-<sha256[:12]>-ov/   model.xml, model.bin, COMPLETE
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from index.errors import ModelError
+from qa.reading.spans import PairEncoding, SpanScore, best_span, encode_pairs, load_tokenizer, trim_span
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_FILE = "reader.safetensors"
+INFO_FILE = "reader.json"
+CALIBRATION_FILE = "calibration.json"
+MARKER_FILE = "COMPLETE"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """p(answer) = sigmoid(scale * (span score - no-answer score) + bias), fitted on CMRC
+    trial asked with and without its context (bench/calibrate_reader.py)."""
+
+    scale: float = 1.0
+    bias: float = 0.0
+    threshold: float = 0.5
+    """Answer when p(answer) reaches this; abstain below."""
+    read_k: int = 3
+    """How many retrieved passages the reader reads."""
+    second_threshold: float = 0.9
+    """Another passage's span is cited too when its p(answer) reaches this."""
+
+    def probability(self, margin: float) -> float:
+        z = self.scale * margin + self.bias
+        return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
+
+
+@dataclass(frozen=True)
+class SpanReading:
+    """The reader's best span in one passage (character offsets in the passage text)."""
+
+    start: int
+    end: int
+    margin: float
+    """span score - no-answer score (logits)."""
+    probability: float
+    """Calibrated probability that this span answers the question."""
+
+
+class PassageReader(Protocol):
+    """Reads passages for one question: the best span of each (None: no span at all)."""
+
+    calibration: Calibration
+
+    def read(self, question: str, passages: Sequence[str]) -> list[SpanReading | None]: ...
+
+
+def load_calibration(weights_dir: Path = WEIGHTS_DIR) -> Calibration:
+    path = weights_dir / CALIBRATION_FILE
+    if not path.is_file():
+        return Calibration()
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return Calibration(**{k: v for k, v in data.items() if k in Calibration.__dataclass_fields__})
+
+
+def verified_weights(weights_dir: Path = WEIGHTS_DIR) -> tuple[Path, str]:
+    """The weights file and its sha256, after checking it against reader.json."""
+    weights = weights_dir / WEIGHTS_FILE
+    try:
+        expected = json.loads((weights_dir / INFO_FILE).read_text(encoding="utf-8"))["weights_sha256"]
+        actual = hashlib.sha256(weights.read_bytes()).hexdigest()
+    except (OSError, ValueError, KeyError) as error:
+        raise ModelError(f"cannot read the reader's weights in {weights_dir}: {error}") from None
+    if actual != expected:
+        raise ModelError(f"the reader's weights {weights} are damaged (sha256 {actual[:12]}, expected {expected[:12]}); reinstall them")
+    return weights, actual
+
+
+def export_reader(default_model_dir: Path, cache_dir: Path, weights_dir: Path = WEIGHTS_DIR, progress=None) -> Path:
+    """The OpenVINO IR of the trained reader, exported on first use (atomic)."""
+    weights, sha = verified_weights(weights_dir)
+    target = cache_dir / "models" / f"citeqa-reader-{sha[:12]}-ov"
+    if (target / MARKER_FILE).is_file():
+        return target
+    report = progress or (lambda _stage, _fraction: None)
+    stage = "exporting the reader to OpenVINO (first use only)"
+    report(stage, 0.0)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    except OSError as error:
+        raise ModelError(f"cannot create the model directory {target}: {error}") from None
+    try:
+        for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_VERBOSITY", "error"),
+                            ("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("TOKENIZERS_PARALLELISM", "false")):
+            os.environ.setdefault(name, value)
+        import openvino
+        import torch
+        from transformers.utils import logging as transformers_logging
+
+        from qa.reading.model import build_reader_module, load_trained_state
+
+        transformers_logging.set_verbosity_error()
+        transformers_logging.disable_progress_bar()
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            module = build_reader_module(default_model_dir).eval()
+            load_trained_state(module, weights)
+            example = (torch.tensor([[0, 6, 2, 2, 7, 2], [0, 6, 2, 2, 7, 1]]), torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0]]))
+            converted = openvino.convert_model(module, example_input=example)
+        openvino.save_model(converted, str(work / "model.xml"))
+        (work / MARKER_FILE).write_text("1\n", encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        os.rename(work, target)
+    except ModelError:
+        raise
+    except Exception as error:  # noqa: BLE001 - every failure reaches the user as ModelError
+        raise ModelError(f"cannot export the reader to OpenVINO: {str(error).splitlines()[0] if str(error) else error!r}") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report(stage, 1.0)
+    return target
+
+
+class OpenVINOSpanReader:
+    """The trained reader on OpenVINO: all passages of a question in one batch."""
+
+    def __init__(self, ir_dir: Path, default_model_dir: Path, calibration: Calibration | None = None) -> None:
+        try:
+            import openvino
+
+            self._tokenizer = load_tokenizer(default_model_dir)
+            core = openvino.Core()
+            self._request = core.compile_model(str(ir_dir / "model.xml"), "CPU", {"PERFORMANCE_HINT": "LATENCY"}).create_infer_request()
+        except Exception as error:  # noqa: BLE001
+            raise ModelError(f"cannot load the reader in {ir_dir}: {str(error).splitlines()[0] if str(error) else error!r}") from None
+        self.calibration = calibration or load_calibration()
+
+    def logits(self, pairs: list[PairEncoding]) -> np.ndarray:
+        width = max(len(p.ids) for p in pairs)
+        ids = np.ones((len(pairs), width), dtype=np.int64)
+        mask = np.zeros((len(pairs), width), dtype=np.int64)
+        for row, pair in enumerate(pairs):
+            ids[row, : len(pair.ids)] = pair.ids
+            mask[row, : len(pair.ids)] = 1
+        self._request.infer([ids, mask])
+        return np.array(self._request.get_output_tensor(0).data, dtype=np.float32)
+
+    def read(self, question: str, passages: Sequence[str]) -> list[SpanReading | None]:
+        if not passages:
+            return []
+        pairs = encode_pairs(self._tokenizer, [question] * len(passages), list(passages))
+        logits = self.logits(pairs)
+        readings: list[SpanReading | None] = []
+        for row, (pair, text) in enumerate(zip(pairs, passages)):
+            span: SpanScore | None = best_span(pair, logits[row, :, 0], logits[row, :, 1])
+            if span is None:
+                readings.append(None)
+                continue
+            start, end = trim_span(text, span.start, span.end)
+            if start >= end:
+                readings.append(None)
+                continue
+            margin = span.score - span.null_score
+            readings.append(SpanReading(start, end, margin, self.calibration.probability(margin)))
+        return readings
+
+
+def load_span_reader(default_model_dir: Path, cache_dir: Path, progress=None) -> OpenVINOSpanReader:
+    if progress:
+        progress("loading the reader", 0.0)
+    ir_dir = export_reader(default_model_dir, cache_dir, progress=progress)
+    return OpenVINOSpanReader(ir_dir, default_model_dir)

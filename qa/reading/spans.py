@@ -1,0 +1,109 @@
+"""Question + passage as one token sequence with character offsets, and span decoding.
+
+Shared by training and answering, so that both see the same input and every span maps back
+to exact character offsets of the passage. Layout (XLM-R pairs, as the default model was
+trained): `<s> question </s></s> passage </s>`; position 0 (`<s>`) stands for "no answer".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+MAX_TOKENS = 256
+MAX_QUESTION_TOKENS = 64
+MAX_ANSWER_TOKENS = 48
+BOS, EOS = 0, 2
+
+
+@dataclass(frozen=True)
+class PairEncoding:
+    ids: tuple[int, ...]
+    offsets: tuple[tuple[int, int], ...]
+    """Per token: its character span in the passage; (-1, -1) for question and special tokens."""
+    passage_start: int
+    """Index of the first passage token."""
+    passage_end: int
+    """One past the last passage token (the passage may have been cut to fit MAX_TOKENS)."""
+
+
+def encode_pairs(tokenizer: Any, questions: Sequence[str], passages: Sequence[str]) -> list[PairEncoding]:
+    """Encode (question, passage) pairs; `tokenizer` is a `tokenizers.Tokenizer` of the
+    default model, with padding and truncation off."""
+    encoded_q = tokenizer.encode_batch(list(questions), add_special_tokens=False)
+    encoded_p = tokenizer.encode_batch(list(passages), add_special_tokens=False)
+    pairs = []
+    for q, p in zip(encoded_q, encoded_p):
+        q_ids = q.ids[:MAX_QUESTION_TOKENS]
+        room = MAX_TOKENS - len(q_ids) - 4
+        p_ids, p_offsets = p.ids[:room], p.offsets[:room]
+        ids = (BOS, *q_ids, EOS, EOS, *p_ids, EOS)
+        none = (-1, -1)
+        offsets = (none,) * (len(q_ids) + 3) + tuple(tuple(o) for o in p_offsets) + (none,)
+        start = len(q_ids) + 3
+        pairs.append(PairEncoding(ids, offsets, start, start + len(p_ids)))
+    return pairs
+
+
+def token_span(pair: PairEncoding, char_start: int, char_end: int) -> tuple[int, int] | None:
+    """The tokens covering passage characters [char_start, char_end), inclusive; None when
+    the span lies (partly) beyond the encoded passage."""
+    start = end = None
+    for t in range(pair.passage_start, pair.passage_end):
+        a, b = pair.offsets[t]
+        if a <= char_start < b:
+            start = t  # the last such token: a lone "▁" shares its offsets with the next one
+        if end is None and a < char_end <= b:
+            end = t
+    if start is None or end is None or end < start:
+        return None
+    return start, end
+
+
+@dataclass(frozen=True)
+class SpanScore:
+    start: int
+    """Character offsets in the passage, half-open."""
+    end: int
+    score: float
+    """start logit + end logit of the best span."""
+    null_score: float
+    """start logit + end logit at position 0: the reader's score for "no answer here"."""
+
+
+def best_span(pair: PairEncoding, start_logits: np.ndarray, end_logits: np.ndarray) -> SpanScore | None:
+    """The highest-scoring span of passage tokens (at most MAX_ANSWER_TOKENS long)."""
+    lo, hi = pair.passage_start, pair.passage_end
+    if hi <= lo:
+        return None
+    starts = start_logits[lo:hi].astype(np.float32)
+    ends = end_logits[lo:hi].astype(np.float32)
+    n = hi - lo
+    scores = starts[:, None] + ends[None, :]
+    offset = np.arange(n)[None, :] - np.arange(n)[:, None]
+    scores[(offset < 0) | (offset >= MAX_ANSWER_TOKENS)] = -np.inf
+    s, e = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    char_start = pair.offsets[lo + s][0]
+    char_end = pair.offsets[lo + e][1]
+    return SpanScore(char_start, char_end, float(scores[s, e]), float(start_logits[0] + end_logits[0]))
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop surrounding whitespace (a "▁" token's offsets may include the space before it)."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def load_tokenizer(model_dir: Any) -> Any:
+    """The default model's tokenizer with padding and truncation off (encode_pairs does both)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json") if hasattr(model_dir, "__truediv__") else model_dir)
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer

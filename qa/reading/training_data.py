@@ -1,0 +1,150 @@
+"""Reader training examples from CMRC 2018, on the project's own passages (index.passages).
+
+For each question:
+- a positive: the passage holding the gold answer (one of them, when windows overlap);
+- no-answer examples, each with a fixed chance: another passage of the same context without
+  the answer, the top BM25 passage of another context (the project's lexical retriever: a
+  hard negative), the answer's passage with the answer's sentence removed, or a question of
+  another context (an off-topic question);
+- a share converted to traditional Chinese with OpenCC (prefix, answer and suffix converted
+  apart, so the answer offsets are recomputed exactly);
+- questions translated into English by the project (bench/data/cmrc2018/*/questions-en.jsonl)
+  over the same Chinese passages: a positive and a hard negative each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from index.documents import Document
+from index.lexical import LexicalIndex
+from index.passages import Passage, Sentence, split_document
+
+DATA = Path(__file__).resolve().parents[2] / "bench" / "data" / "cmrc2018"
+SHARES = {"same_context": 0.3, "hard": 0.35, "removed": 0.25, "off_topic": 0.1}
+TRADITIONAL_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class ReaderExample:
+    question: str
+    passage: str
+    answer_start: int
+    """Character offsets of the answer in `passage` (half-open); -1, -1 for no answer."""
+    answer_end: int
+    kind: str
+    """positive, same_context, hard, removed or off_topic."""
+    language: str
+    """zh (simplified), zh-hant (converted) or en (translated question)."""
+
+    @property
+    def answerable(self) -> bool:
+        return self.answer_start >= 0
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def load_split(folder: Path) -> tuple[dict[str, str], list[dict[str, Any]], dict[str, str]]:
+    """Contexts by id, questions, and English questions by id (empty when none translated)."""
+    contexts = {row["context_id"]: row["context"] for row in _read_jsonl(folder / "contexts.jsonl")}
+    questions = _read_jsonl(folder / "questions.jsonl")
+    english_file = folder / "questions-en.jsonl"
+    english = {r["id"]: r["question_en"] for r in _read_jsonl(english_file)} if english_file.is_file() else {}
+    return contexts, questions, english
+
+
+def split_context(context_id: str, text: str) -> tuple[list[Sentence], list[Passage]]:
+    document = Document(context_id, text, hashlib.sha256(text.encode()).hexdigest(), Path(context_id), "utf-8")
+    return split_document(document)
+
+
+@lru_cache(maxsize=1)
+def _to_traditional() -> Any:
+    from opencc import OpenCC
+
+    return OpenCC("s2t")
+
+
+def to_traditional(example: ReaderExample) -> ReaderExample:
+    convert = _to_traditional().convert
+    question = convert(example.question)
+    if not example.answerable:
+        return ReaderExample(question, convert(example.passage), -1, -1, example.kind, "zh-hant")
+    p = example.passage
+    before, answer, after = (convert(x) for x in (p[: example.answer_start], p[example.answer_start : example.answer_end], p[example.answer_end :]))
+    return ReaderExample(question, before + answer + after, len(before), len(before) + len(answer), example.kind, "zh-hant")
+
+
+def build_examples(folder: Path, seed: int = 0) -> list[ReaderExample]:
+    """All examples of one split (deterministic for a seed), shuffled."""
+    rng = random.Random(seed)
+    contexts, questions, english = load_split(folder)
+    split = {cid: split_context(cid, text) for cid, text in contexts.items()}
+    flat = [(cid, p) for cid in sorted(split) for p in split[cid][1]]
+    lexical = LexicalIndex.build([p.text for _, p in flat])
+    examples: list[ReaderExample] = []
+
+    def hard_negative(question: str, context_id: str, answer: str) -> str | None:
+        for row, _ in lexical.search(question, 10):
+            cid, passage = flat[row]
+            if cid != context_id and answer not in passage.text:
+                return passage.text
+        return None
+
+    for q in questions:
+        cid, answer, start = q["context_id"], q["answers"][0], q["answer_starts"][0]
+        end = start + len(answer)
+        sentences, passages = split[cid]
+        holding = [p for p in passages if p.start <= start and end <= p.end]
+        if not holding or not answer.strip():
+            continue
+        positive = rng.choice(holding)
+        examples.append(ReaderExample(q["question"], positive.text, start - positive.start, end - positive.start, "positive", "zh"))
+        draw = rng.random()
+        kind = None
+        for name, share in SHARES.items():
+            if draw < share:
+                kind = name
+                break
+            draw -= share
+        negative = None
+        if kind == "same_context":
+            others = [p.text for p in passages if answer not in p.text]
+            negative = rng.choice(others) if others else None
+        elif kind == "hard":
+            negative = hard_negative(q["question"], cid, answer)
+        elif kind == "removed":
+            kept = [sentences[i - sentences[0].id] for i in positive.sentence_ids]
+            kept = [s.text for s in kept if not (s.start < end and start < s.end)]
+            negative = "".join(kept) if kept and answer not in "".join(kept) else None
+        elif kind == "off_topic":
+            other = rng.choice(questions)
+            if other["context_id"] != cid:
+                examples.append(ReaderExample(other["question"], positive.text, -1, -1, "off_topic", "zh"))
+        if negative:
+            examples.append(ReaderExample(q["question"], negative, -1, -1, kind, "zh"))
+        if q["id"] in english:
+            question_en = english[q["id"]]
+            examples.append(ReaderExample(question_en, positive.text, start - positive.start, end - positive.start, "positive", "en"))
+            other = hard_negative(q["question"], cid, answer)
+            if other:
+                examples.append(ReaderExample(question_en, other, -1, -1, "hard", "en"))
+    examples = [to_traditional(e) if e.language == "zh" and rng.random() < TRADITIONAL_SHARE else e for e in examples]
+    rng.shuffle(examples)
+    return examples
+
+
+def examples_hash(examples: list[ReaderExample]) -> str:
+    digest = hashlib.sha256()
+    for example in examples:
+        digest.update(json.dumps(asdict(example), ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()

@@ -1,0 +1,81 @@
+"""Answering with a reader injected through the seam (a scripted reader: no model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import FakeEncoder
+from index.build import build_index
+from index.documents import load_documents
+from qa.answerer import ABSTENTION_MESSAGES, Answerer
+from qa.reading.reader import Calibration, SpanReading
+
+ARTICLE = (
+    "北京工厂当前月产能2.5万辆。第二工厂四月起阶段性投产。一季度累计订单已达12万辆。"
+    "公司计划明年在上海新建研发中心。研发中心将雇佣三千名工程师。"
+    + "".join(f"第{n}号仓库的货物清单每周更新一次，由物流部门负责核对与归档。" for n in range(1, 12))
+)
+
+
+class ScriptedReader:
+    """Finds `answer` (a substring) in every passage that holds it, with a fixed margin."""
+
+    def __init__(self, answer: str, margin: float, calibration: Calibration) -> None:
+        self.answer, self.margin, self.calibration = answer, margin, calibration
+        self.calls: list[int] = []
+
+    def read(self, question, passages):
+        self.calls.append(len(passages))
+        readings = []
+        for text in passages:
+            at = text.find(self.answer)
+            readings.append(None if at < 0 else SpanReading(at, at + len(self.answer), self.margin, self.calibration.probability(self.margin)))
+        return readings
+
+
+@pytest.fixture
+def index(tmp_path: Path):
+    (tmp_path / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    return build_index(load_documents([tmp_path / "a.txt"]), FakeEncoder())
+
+
+def test_span_becomes_the_short_answer_in_its_cited_sentence(index):
+    reader = ScriptedReader("2.5万辆", 5.0, Calibration(read_k=2))
+    answer = Answerer(index, FakeEncoder(), reader=reader).ask("北京工厂月产能是多少？")
+    assert not answer.abstained and answer.reader == "trained"
+    assert answer.short_answer == "2.5万辆"
+    text = index.documents["a.txt"].text
+    assert text[answer.short_answer_start : answer.short_answer_end] == "2.5万辆"
+    assert [c.text for c in answer.citations] == ["北京工厂当前月产能2.5万辆。"]
+    cited = answer.citations[answer.short_answer_citation - 1]
+    assert cited.start <= answer.short_answer_start < answer.short_answer_end <= cited.end
+    assert answer.answer_probability == pytest.approx(Calibration().probability(5.0), abs=1e-4)
+    assert reader.calls == [2]  # read_k passages in one call
+
+
+def test_a_span_across_two_sentences_cites_both(index):
+    reader = ScriptedReader("阶段性投产。一季度", 5.0, Calibration())
+    answer = Answerer(index, FakeEncoder(), reader=reader).ask("第二工厂什么时候投产？")
+    assert [c.text for c in answer.citations] == ["第二工厂四月起阶段性投产。", "一季度累计订单已达12万辆。"]
+    assert answer.short_answer == "阶段性投产。一季度"
+
+
+def test_no_confident_span_abstains(index):
+    reader = ScriptedReader("2.5万辆", -5.0, Calibration(threshold=0.5))
+    answer = Answerer(index, FakeEncoder(), reader=reader).ask("北京工厂月产能是多少？")
+    assert answer.abstained and answer.citations == () and answer.short_answer is None
+    assert answer.answer == ABSTENTION_MESSAGES["zh"]
+    assert answer.answer_probability < 0.5
+
+
+def test_no_span_anywhere_abstains(index):
+    answer = Answerer(index, FakeEncoder(), reader=ScriptedReader("不存在的内容", 9.0, Calibration())).ask("hello")
+    assert answer.abstained and answer.answer == ABSTENTION_MESSAGES["en"]
+
+
+def test_calibration_probability_is_monotonic_and_bounded():
+    calibration = Calibration(scale=0.7, bias=-1.0)
+    values = [calibration.probability(m) for m in (-1e9, -10.0, 0.0, 3.0, 50.0)]
+    assert values == sorted(values) and values[0] == 0.0 and 0.0 < values[2] < 1.0 and values[-1] <= 1.0
