@@ -49,7 +49,7 @@ def split_sentence_spans(text: str, max_chars: int = MAX_PASSAGE_CHARS) -> list[
     """Half-open spans of the sentences of `text`, whitespace trimmed, none longer than max_chars."""
     spans: list[tuple[int, int]] = []
     for start, end in _raw_sentence_spans(text):
-        start, end = _trim(text, start, end)
+        start, end = trim_span(text, start, end)
         if start >= end:
             continue
         if end - start <= max_chars:
@@ -113,7 +113,8 @@ def _period_ends_sentence(text: str, i: int) -> bool:
     return True
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span [start, end) of text without the whitespace around it."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -126,10 +127,10 @@ def _split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[i
     pieces: list[tuple[int, int]] = []
     while end - start > max_chars:
         cut = _best_cut(text, start, start + max_chars)
-        piece_start, piece_end = _trim(text, start, cut)
+        piece_start, piece_end = trim_span(text, start, cut)
         if piece_start < piece_end:
             pieces.append((piece_start, piece_end))
-        start, end = _trim(text, cut, end)
+        start, end = trim_span(text, cut, end)
     if start < end:
         pieces.append((start, end))
     return pieces

@@ -21,7 +21,8 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from index.errors import ModelError
-from qa.reading.spans import PairEncoding, SpanScore, best_span, encode_pairs, load_tokenizer, trim_span
+from index.passages import trim_span
+from qa.reading.spans import PairEncoding, SpanScore, best_span, encode_pairs, load_tokenizer
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 WEIGHTS_FILE = "reader.safetensors"

@@ -8,6 +8,7 @@ trained): `<s> question </s></s> passage </s>`; position 0 (`<s>`) stands for "n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -90,20 +91,11 @@ def best_span(pair: PairEncoding, start_logits: np.ndarray, end_logits: np.ndarr
     return SpanScore(char_start, char_end, float(scores[s, e]), float(start_logits[0] + end_logits[0]))
 
 
-def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """Drop surrounding whitespace (a "▁" token's offsets may include the space before it)."""
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
 def load_tokenizer(model_dir: Any) -> Any:
     """The default model's tokenizer with padding and truncation off (encode_pairs does both)."""
     from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json") if hasattr(model_dir, "__truediv__") else model_dir)
+    tokenizer = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
     tokenizer.no_padding()
     tokenizer.no_truncation()
     return tokenizer

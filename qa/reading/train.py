@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.metrics import cmrc_em, cmrc_f1
-from qa.reading.spans import PairEncoding, best_span, encode_pairs, token_span, trim_span
+from index.passages import trim_span
+from qa.reading.spans import PairEncoding, best_span, encode_pairs, token_span
 from qa.reading.training_data import DATA, ReaderExample, build_examples, examples_hash
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         bar.set_postfix(loss=f"{running:.3f}")
         bar.update(1)
         if step % args.checkpoint_every == 0 or step == total:
-            state = {n: t for n, t in module.state_dict().items() if n in dict(module.named_parameters()) and dict(module.named_parameters())[n].requires_grad}
+            state = {name: p.detach() for name, p in module.named_parameters() if p.requires_grad}
             _save_atomically(
                 {"trained": state, "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
                  "step": step, "seconds": seconds, "rng": torch.get_rng_state(), "data_hash": data_hash, "total": total},
