@@ -6,10 +6,10 @@ open corpus. Every question about them is asked three ways:
 - with its own context's passages removed from the results: unanswerable, off-topic;
 - with the sentences that contain its answer removed from the candidates: unanswerable, on
   topic (the document is about the subject, the fact is missing).
-A logistic regression over the signals of qa/abstention.py separates answerable from
+A logistic regression over the signals of qa/reading/heuristic/abstention.py separates answerable from
 unanswerable (the two unanswerable kinds weighted half each, so the classes balance); the
 probability threshold that maximises the F1 of abstaining on that balanced set is kept. The
-sweep is written to bench/results/abstention-trial.json; --write updates qa/calibration.json.
+sweep is written to bench/results/abstention-trial.json; --write updates qa/reading/heuristic/calibration.json.
 
     .venv/bin/python bench/calibrate_abstention.py [--write]
     .venv/bin/python bench/calibrate_abstention.py --measure dev     # no fitting
@@ -29,12 +29,13 @@ from cmrc import load_contexts, load_questions, open_corpus_index, query_encoder
 from make_reference_passages import background_context_ids  # noqa: E402
 
 from index.encoders import DEFAULT_MODEL_ID  # noqa: E402
-from qa.abstention import FEATURES, AbstentionModel, AbstentionSignal  # noqa: E402
-from qa.answerer import Answerer, AnswerPolicy, default_policy  # noqa: E402
+from qa.reading.heuristic.abstention import FEATURES, AbstentionModel, AbstentionSignal  # noqa: E402
+from qa.reading.heuristic import AnswerPolicy, HeuristicReader, default_policy  # noqa: E402
+from qa.retrieval import Retriever  # noqa: E402
 from qa.metrics import answer_hit  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
-CALIBRATION = Path(__file__).resolve().parent.parent / "qa" / "calibration.json"
+CALIBRATION = Path(__file__).resolve().parent.parent / "qa" / "reading" / "heuristic" / "calibration.json"
 RESULTS = Path(__file__).resolve().parent / "results"
 TOP_K = 5  # as `qa ask`'s default
 KINDS = ("answerable", "off_topic", "on_topic")
@@ -51,23 +52,24 @@ def signals(model_id: str, cache_dir: Path, split: str) -> dict[str, list[Absten
     ids = {d.id for d in documents}
     index = open_corpus_index(name, documents, model_id, cache_dir)
     encoder = query_encoder(model_id, cache_dir)
-    answerer = Answerer(index, encoder, AnswerPolicy(AbstentionModel.never_abstains()))
+    retriever = Retriever(index, encoder)
+    heuristic = HeuristicReader(index, AnswerPolicy(AbstentionModel.never_abstains()))
     questions = [q for q in load_questions(split) if q.context_id in ids and q.question.strip()]
     vectors = encoder.encode_queries([q.question for q in questions])
     rows: dict[str, list[AbstentionSignal]] = {kind: [] for kind in KINDS}
     for question, vector in zip(questions, vectors):
-        hits = answerer.search_passages(question.question, vector, 60)
+        hits = retriever.search(question.question, vector, 60)
         own = hits[:TOP_K]
         others = [hit for hit in hits if hit.doc != question.context_id][:TOP_K]
-        scored = answerer.score_sentences(question.question, vector, own)
+        scored = heuristic.score_sentences(question.question, vector, own)
         without_answer = [s for s in scored if not answer_hit(s.sentence.text, question.answers)]
         for kind, found, ranked in (
             ("answerable", own, scored),
-            ("off_topic", others, answerer.score_sentences(question.question, vector, others)),
+            ("off_topic", others, heuristic.score_sentences(question.question, vector, others)),
             ("on_topic", own, without_answer),
         ):
             if found and ranked:
-                rows[kind].append(answerer.abstention_signal(question.question, vector, found, ranked[0]))
+                rows[kind].append(heuristic.abstention_signal(question.question, vector, found, ranked[0]))
     return rows
 
 
@@ -144,7 +146,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=DEFAULT_MODEL_ID)
     parser.add_argument("--measure", metavar="SPLIT", help="measure the calibrated model on SPLIT (e.g. dev) instead of fitting")
-    parser.add_argument("--write", action="store_true", help="write the fitted model to qa/calibration.json")
+    parser.add_argument("--write", action="store_true", help="write the fitted model to qa/reading/heuristic/calibration.json")
     args = parser.parse_args()
     settings = Settings.from_env()
     if args.measure:

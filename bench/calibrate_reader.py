@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +30,9 @@ from cmrc import load_contexts, load_questions, open_corpus_index, query_encoder
 from make_reference_passages import background_context_ids  # noqa: E402
 
 from index.encoders import DEFAULT_MODEL_ID  # noqa: E402
-from qa.answerer import Answerer  # noqa: E402
 from qa.factory import open_reader  # noqa: E402
 from qa.metrics import cmrc_em, cmrc_f1  # noqa: E402
+from qa.retrieval import Retriever  # noqa: E402
 from qa.reading.reader import CALIBRATION_FILE, WEIGHTS_DIR  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -60,8 +61,8 @@ def main() -> None:
     background = background_context_ids()
     documents = [d for d in load_contexts("trial") if d.id not in background]
     index = open_corpus_index("trial-calibration", documents, DEFAULT_MODEL_ID, settings.cache_dir)
-    reader = open_reader(settings)
-    answerer = Answerer(index, query_encoder(DEFAULT_MODEL_ID, settings.cache_dir), reader=reader)
+    reader = open_reader(replace(settings, reader="trained"), index).span_reader
+    retriever = Retriever(index, query_encoder(DEFAULT_MODEL_ID, settings.cache_dir))
     kept = {d.id for d in documents}
     english = {}
     english_file = DATA / "questions-en.jsonl"
@@ -76,8 +77,7 @@ def main() -> None:
     asked = asked[: args.limit]
     rows = []  # per question and condition: margins and span texts of the top MAX_K passages
     for n, (q, text, language) in enumerate(asked):
-        vector = answerer.encoder.encode_queries([text])[0]
-        hits = answerer.search_passages(text, vector, MAX_K + 12)
+        hits = retriever.retrieve(text, MAX_K + 12)
         for with_context in (True, False):
             chosen = hits if with_context else [h for h in hits if h.doc != q.context_id]
             chosen = chosen[:MAX_K]

@@ -26,6 +26,7 @@ from make_reference_passages import background_context_ids  # noqa: E402
 
 from index.encoders import DEFAULT_MODEL_ID  # noqa: E402
 from qa.answerer import Answerer  # noqa: E402
+from qa.retrieval import Retriever  # noqa: E402
 from qa.factory import open_reader  # noqa: E402
 from qa.eval_render import print_report  # noqa: E402
 from qa.evaluate import evaluate  # noqa: E402
@@ -61,8 +62,8 @@ def main() -> None:
     started = time.perf_counter()
     index = open_corpus_index(name, documents, args.model, settings.cache_dir, args.engine)
     load_seconds = time.perf_counter() - started
-    reader = open_reader(replace(settings, reader=args.reader))
-    answerer = Answerer(index, query_encoder(args.model, settings.cache_dir), retriever=args.retriever, reader=reader)
+    reader = open_reader(replace(settings, reader=args.reader), index)
+    answerer = Answerer(index, Retriever(index, query_encoder(args.model, settings.cache_dir), args.retriever), reader)
     context_ids = {d.id for d in documents}
     english = {}
     if args.english:

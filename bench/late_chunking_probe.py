@@ -32,6 +32,8 @@ from index.ann import save_exact_vectors  # noqa: E402
 from index.encoders import DEFAULT_MODEL_ID, load_encoder  # noqa: E402
 from index.store import PassageIndex, load_index  # noqa: E402
 from qa.answerer import Answerer  # noqa: E402
+from qa.reading.heuristic import HeuristicReader  # noqa: E402
+from qa.retrieval import Retriever  # noqa: E402
 from qa.evaluate import evaluate  # noqa: E402
 from qa.gold import GoldQuestion  # noqa: E402
 from qa.settings import Settings  # noqa: E402
@@ -103,7 +105,8 @@ def main() -> None:
     ]
     reports = {}
     for label, directory in (("own pass", source), ("late chunking", target)):
-        answerer = Answerer(load_index(directory), query_encoder(DEFAULT_MODEL_ID, settings.cache_dir))
+        loaded = load_index(directory)
+        answerer = Answerer(loaded, Retriever(loaded, query_encoder(DEFAULT_MODEL_ID, settings.cache_dir)), HeuristicReader(loaded))
         report = evaluate(answerer, gold, {d.id: d for d in documents}, top_k=5).to_json()
         reports[label] = {k: report["overall"][k] for k in METRICS}
     print(f"{len(index.passages)} passages embedded once in {seconds:.0f} s; cosine of late-chunked "

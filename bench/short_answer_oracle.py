@@ -22,7 +22,7 @@ from cmrc import SPLITS  # noqa: E402
 
 from index.passages import split_sentence_spans  # noqa: E402
 from qa.metrics import cmrc_em, cmrc_f1  # noqa: E402
-from qa.short_answer import expected_type, find_short_answer  # noqa: E402
+from qa.reading.heuristic.short_answer import expected_type, find_short_answer  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -26,7 +26,8 @@ from cmrc import load_contexts, load_questions, open_corpus_index, query_encoder
 from make_reference_passages import background_context_ids  # noqa: E402
 
 from index.encoders import DEFAULT_MODEL_ID  # noqa: E402
-from qa.answerer import Answerer, default_policy  # noqa: E402
+from qa.reading.heuristic import HeuristicReader  # noqa: E402
+from qa.retrieval import Retriever  # noqa: E402
 from qa.metrics import answer_hit  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -45,13 +46,14 @@ def main() -> None:
     documents = [d for d in load_contexts("trial") if d.id not in background]
     index = open_corpus_index("trial-calibration", documents, DEFAULT_MODEL_ID, settings.cache_dir)
     encoder = query_encoder(DEFAULT_MODEL_ID, settings.cache_dir)
-    answerer = Answerer(index, encoder, default_policy(DEFAULT_MODEL_ID))
+    retriever = Retriever(index, encoder)
+    heuristic = HeuristicReader(index)
     questions = [q for q in load_questions("trial") if q.context_id not in background and q.question.strip()]
     vectors = encoder.encode_queries([q.question for q in questions])
     cases = []
     for question, vector in zip(questions, vectors):
-        hits = answerer.search_passages(question.question, vector, 5)
-        candidates, features = answerer.sentence_features(question.question, vector, hits)
+        hits = retriever.search(question.question, vector, 5)
+        candidates, features = heuristic.sentence_features(question.question, vector, hits)
         texts = [index.sentences[sid].text for sid, _ in candidates]
         cases.append((features, np.array([answer_hit(t, question.answers) for t in texts]), np.array([len(t) for t in texts])))
     rows = []

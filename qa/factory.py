@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from index.documents import Document, load_documents
 from index.encoders import DEFAULT_MODEL_ID, Encoder, ProgressCallback, load_encoder
@@ -17,11 +16,10 @@ from index.store import (
     FORMAT_VERSION, PassageIndex, build_lock, index_exists, load_index, read_manifest, save_index,
 )
 from qa.answerer import Answerer
+from qa.reading.types import Reader
 from qa.reference import reference_vectors
+from qa.retrieval import Retriever
 from qa.settings import Settings
-
-if TYPE_CHECKING:
-    from qa.reading.reader import PassageReader
 
 DEFAULT_DOCUMENTS = Path("seeds")
 
@@ -128,24 +126,30 @@ def open_query_encoder(settings: Settings, index: PassageIndex, progress: Progre
     return encoder
 
 
-def open_reader(settings: Settings, progress: ProgressCallback | None = None) -> "PassageReader | None":
-    """The trained span reader (exported to OpenVINO on first use), or None for `heuristic`."""
+def open_reader(settings: Settings, index: PassageIndex, progress: ProgressCallback | None = None) -> Reader:
+    """The trained span reader (exported to OpenVINO on first use), or the heuristic one."""
     if settings.reader == "heuristic":
-        return None
+        from qa.reading.heuristic import HeuristicReader
+
+        return HeuristicReader(index)
     from index.default_model import build_default_model
     from index.encoders import default_model_dir
     from qa.reading.reader import load_span_reader
+    from qa.reading.trained import TrainedReader
 
     model_dir = build_default_model(default_model_dir(settings.cache_dir))
-    return load_span_reader(model_dir, settings.cache_dir, progress)
+    return TrainedReader(index, load_span_reader(model_dir, settings.cache_dir, progress))
+
+
+def build_answerer(settings: Settings, index: PassageIndex, progress: ProgressCallback | None = None) -> Answerer:
+    retriever = Retriever(index, open_query_encoder(settings, index, progress), settings.retriever)
+    return Answerer(index, retriever, open_reader(settings, index, progress))
 
 
 def open_answerer(settings: Settings, progress: ProgressCallback | None = None) -> Answerer:
     if settings.top_k < 1:
         raise UsageError("--top-k must be at least 1")
-    index = open_index(settings, progress)
-    encoder = open_query_encoder(settings, index, progress)
-    return Answerer(index, encoder, retriever=settings.retriever, reader=open_reader(settings, progress))
+    return build_answerer(settings, open_index(settings, progress), progress)
 
 
 def open_evaluation(
@@ -166,6 +170,4 @@ def open_evaluation(
     except IndexStoreError:  # a damaged cache entry is rebuilt, not reported
         index_documents(eval_settings, document_paths, progress)
         index = load_index(eval_settings.index_dir)
-    encoder = open_query_encoder(eval_settings, index, progress)
-    answerer = Answerer(index, encoder, retriever=settings.retriever, reader=open_reader(settings, progress))
-    return answerer, {d.id: d for d in documents}
+    return build_answerer(eval_settings, index, progress), {d.id: d for d in documents}

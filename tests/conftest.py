@@ -45,6 +45,16 @@ class FakeEncoder:
         return np.array([self._vector(t) for t in texts], dtype=np.float32).reshape(len(texts), self.dimension)
 
 
+def make_answerer(index, policy=None, retriever: str = "hybrid", encoder=None, reader=None):
+    """An answerer over `index` with the fake encoder and the heuristic reader (with
+    `policy`), or `reader` when given: the parts the factory would build, injected."""
+    from qa.answerer import Answerer
+    from qa.reading.heuristic import HeuristicReader
+    from qa.retrieval import Retriever
+
+    return Answerer(index, Retriever(index, encoder or FakeEncoder(), retriever), reader or HeuristicReader(index, policy))
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path_factory, monkeypatch):
     """Point the index and model cache away from the user's directories."""

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from qa.abstention import FEATURES, AbstentionModel, AbstentionSignal, calibrated_model
+from qa.reading.heuristic.abstention import FEATURES, AbstentionModel, AbstentionSignal, calibrated_model
 
 
 def signal(margin: float, coverage: float = 0.5, same_script: bool = True) -> AbstentionSignal:

@@ -8,8 +8,10 @@ from conftest import FakeEncoder
 from index.documents import load_documents
 from index.errors import UsageError
 from index.build import build_index
-from qa.abstention import AbstentionModel
-from qa.answerer import ABSTENTION_MESSAGES, Answerer, AnswerPolicy
+from qa.reading.heuristic.abstention import AbstentionModel
+from conftest import make_answerer
+from qa.answerer import ABSTENTION_MESSAGES, Answerer
+from qa.reading.heuristic import AnswerPolicy
 
 ARTICLE = (
     "北京工厂当前月产能2.5万辆。第二工厂四月起阶段性投产。一季度累计订单已达12万辆。\n"
@@ -22,7 +24,7 @@ ARTICLE = (
 def answerer(tmp_path: Path) -> Answerer:
     (tmp_path / "article.txt").write_text(ARTICLE, encoding="utf-8")
     index = build_index(load_documents([tmp_path / "article.txt"]), FakeEncoder())
-    return Answerer(index, FakeEncoder(), AnswerPolicy(AbstentionModel.never_abstains()))
+    return make_answerer(index, AnswerPolicy(AbstentionModel.never_abstains()))
 
 
 def test_answer_sentences_are_cited_and_quote_the_document(answerer: Answerer):
@@ -46,7 +48,7 @@ def test_repeated_sentences_are_cited_once(answerer: Answerer):
 
 
 def test_weak_evidence_abstains_in_the_question_language(answerer: Answerer):
-    strict = Answerer(answerer.index, answerer.encoder, AnswerPolicy(AbstentionModel.always_abstains()))
+    strict = make_answerer(answerer.index, AnswerPolicy(AbstentionModel.always_abstains()))
     chinese = strict.ask("火星上有多少座火山？")
     english = strict.ask("How many volcanoes are on Mars?")
     assert chinese.abstained and chinese.answer == ABSTENTION_MESSAGES["zh"] and chinese.citations == ()

@@ -9,8 +9,9 @@ from typer.testing import CliRunner
 from conftest import FakeEncoder
 from index.documents import load_documents
 from index.build import build_index
-from qa.abstention import AbstentionModel
-from qa.answerer import Answerer, AnswerPolicy
+from qa.reading.heuristic.abstention import AbstentionModel
+from conftest import make_answerer
+from qa.reading.heuristic import AnswerPolicy
 from qa.cli import app
 from qa.evaluate import evaluate
 from qa.gold import GoldQuestion
@@ -86,7 +87,7 @@ def test_relevance_when_a_passage_cuts_the_evidence(tmp_path: Path):
     (tmp_path / "long.txt").write_text(text, encoding="utf-8")
     documents = load_documents([tmp_path / "long.txt"])
     index = build_index(documents, FakeEncoder(), max_passage_chars=60)
-    answerer = Answerer(index, FakeEncoder(), AnswerPolicy(AbstentionModel.never_abstains()))
+    answerer = make_answerer(index, AnswerPolicy(AbstentionModel.never_abstains()))
     evidence = "".join(sentences[3:8])  # longer than any passage
     gold = [GoldQuestion("e", "第5句话讲的是什么？", ("普通的事情",), (evidence,), True, "why_how", "long.txt")]
     report = evaluate(answerer, gold, {d.id: d for d in documents})

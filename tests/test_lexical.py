@@ -10,8 +10,9 @@ from index.errors import UsageError
 from index.lexical import LexicalIndex, lexical_tokens
 from index.build import build_index
 from index.store import load_index, save_index
-from qa.abstention import AbstentionModel
-from qa.answerer import Answerer, AnswerPolicy
+from qa.reading.heuristic.abstention import AbstentionModel
+from conftest import make_answerer
+from qa.reading.heuristic import AnswerPolicy
 
 OPEN = AnswerPolicy(AbstentionModel.never_abstains())
 
@@ -44,21 +45,21 @@ def index(tmp_path: Path):
 
 def test_retrievers_dense_bm25_and_hybrid(index):
     for retriever in ("dense", "bm25", "hybrid"):
-        answerer = Answerer(index, FakeEncoder(), OPEN, retriever=retriever)
+        answerer = make_answerer(index, OPEN, retriever)
         hits = answerer.retrieve("第二工厂什么时候投产", 2)
         assert hits and hits[0].doc.endswith("a.txt"), retriever
         assert all(-1 <= h.score <= 1.0001 for h in hits)  # scores stay cosines
-    bm25_only = Answerer(index, FakeEncoder(), OPEN, retriever="bm25")
+    bm25_only = make_answerer(index, OPEN, "bm25")
     assert bm25_only.retrieve("volcano", 2) == []
     assert bm25_only.ask("volcano").abstained
     with pytest.raises(UsageError):
-        Answerer(index, FakeEncoder(), OPEN, retriever="magic")
+        make_answerer(index, OPEN, "magic")
 
 
 def test_traditional_and_simplified_chinese_match_word_for_word(tmp_path: Path):
     assert set(lexical_tokens("北京工廠的產能")) == set(lexical_tokens("北京工厂的产能"))
     (tmp_path / "trad.txt").write_text("小米汽車的北京工廠月產能為2.5萬輛。第二工廠將於4月投產。", encoding="utf-8")
     index = build_index(load_documents([tmp_path / "trad.txt"]), FakeEncoder())
-    answerer = Answerer(index, FakeEncoder(), OPEN, retriever="bm25")
+    answerer = make_answerer(index, OPEN, "bm25")
     answer = answerer.ask("第二工厂什么时候投产？")
     assert "4月投產" in answer.answer  # quoted as written, found from simplified words

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FakeEncoder
+from conftest import FakeEncoder, make_answerer
 from index.build import build_index
 from index.documents import load_documents
-from qa.answerer import ABSTENTION_MESSAGES, Answerer
+from qa.answerer import ABSTENTION_MESSAGES
 from qa.reading.reader import Calibration, SpanReading
+from qa.reading.trained import TrainedReader
 
 ARTICLE = (
     "北京工厂当前月产能2.5万辆。第二工厂四月起阶段性投产。一季度累计订单已达12万辆。"
@@ -43,7 +44,7 @@ def index(tmp_path: Path):
 
 def test_span_becomes_the_short_answer_in_its_cited_sentence(index):
     reader = ScriptedReader("2.5万辆", 5.0, Calibration(read_k=2))
-    answer = Answerer(index, FakeEncoder(), reader=reader).ask("北京工厂月产能是多少？")
+    answer = make_answerer(index, reader=TrainedReader(index, reader)).ask("北京工厂月产能是多少？")
     assert not answer.abstained and answer.reader == "trained"
     assert answer.short_answer == "2.5万辆"
     text = index.documents["a.txt"].text
@@ -57,21 +58,22 @@ def test_span_becomes_the_short_answer_in_its_cited_sentence(index):
 
 def test_a_span_across_two_sentences_cites_both(index):
     reader = ScriptedReader("阶段性投产。一季度", 5.0, Calibration())
-    answer = Answerer(index, FakeEncoder(), reader=reader).ask("第二工厂什么时候投产？")
+    answer = make_answerer(index, reader=TrainedReader(index, reader)).ask("第二工厂什么时候投产？")
     assert [c.text for c in answer.citations] == ["第二工厂四月起阶段性投产。", "一季度累计订单已达12万辆。"]
     assert answer.short_answer == "阶段性投产。一季度"
 
 
 def test_no_confident_span_abstains(index):
     reader = ScriptedReader("2.5万辆", -5.0, Calibration(threshold=0.5))
-    answer = Answerer(index, FakeEncoder(), reader=reader).ask("北京工厂月产能是多少？")
+    answer = make_answerer(index, reader=TrainedReader(index, reader)).ask("北京工厂月产能是多少？")
     assert answer.abstained and answer.citations == () and answer.short_answer is None
     assert answer.answer == ABSTENTION_MESSAGES["zh"]
     assert answer.answer_probability < 0.5
 
 
 def test_no_span_anywhere_abstains(index):
-    answer = Answerer(index, FakeEncoder(), reader=ScriptedReader("不存在的内容", 9.0, Calibration())).ask("hello")
+    reader = TrainedReader(index, ScriptedReader("不存在的内容", 9.0, Calibration()))
+    answer = make_answerer(index, reader=reader).ask("hello")
     assert answer.abstained and answer.answer == ABSTENTION_MESSAGES["en"]
 
 

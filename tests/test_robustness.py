@@ -24,8 +24,10 @@ from index.documents import load_documents
 from index.errors import DocumentError
 from index.build import build_index
 from index.store import build_lock, load_index, save_index
-from qa.abstention import AbstentionModel
-from qa.answerer import Answerer, AnswerPolicy
+from qa.reading.heuristic.abstention import AbstentionModel
+from conftest import make_answerer
+from qa.answerer import Answerer
+from qa.reading.heuristic import AnswerPolicy
 from qa.cli import app
 
 runner = CliRunner()
@@ -82,7 +84,7 @@ def test_thousands_of_tiny_files_and_one_huge_unpunctuated_line(tmp_path: Path):
     assert len(documents) == 2001
     index = build_index(documents, FakeEncoder())
     assert max(len(p.text) for p in index.passages) <= 300
-    answer = Answerer(index, FakeEncoder(), AnswerPolicy(AbstentionModel.never_abstains())).ask("第1234号文件记录了什么？")
+    answer = make_answerer(index, AnswerPolicy(AbstentionModel.never_abstains())).ask("第1234号文件记录了什么？")
     assert "1234" in answer.answer
 
 
@@ -91,7 +93,7 @@ def small_answerer(tmp_path_factory) -> Answerer:
     folder = tmp_path_factory.mktemp("doc")
     (folder / "a.txt").write_text(GOOD * 3 + "The factory opens in April. 😀 emoji line.\n", encoding="utf-8")
     index = build_index(load_documents([folder]), FakeEncoder())
-    return Answerer(index, FakeEncoder(), AnswerPolicy(AbstentionModel.never_abstains()))
+    return make_answerer(index, AnswerPolicy(AbstentionModel.never_abstains()))
 
 
 @pytest.mark.parametrize(
@@ -126,7 +128,7 @@ def test_fuzz_random_unicode_through_load_split_index_ask(tmp_path_factory, text
     except DocumentError:
         return  # nothing with text (or nothing writable): a clear error, not a crash
     index = build_index(documents, FakeEncoder())
-    answerer = Answerer(index, FakeEncoder(), AnswerPolicy(AbstentionModel.never_abstains()))
+    answerer = make_answerer(index, AnswerPolicy(AbstentionModel.never_abstains()))
     try:
         answer = answerer.ask(question)
     except Exception as error:  # noqa: BLE001

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.short_answer import expected_type, find_short_answer
+from qa.reading.heuristic.short_answer import expected_type, find_short_answer
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from qa.abstention import AbstentionModel
-from qa.answerer import Answerer, AnswerPolicy
+from qa.reading.heuristic.abstention import AbstentionModel
+from conftest import make_answerer
+from qa.reading.heuristic import AnswerPolicy
 from qa.factory import index_documents, open_answerer
 from qa.settings import Settings
 from qa.types import Answer, Citation, PassageHit
@@ -39,7 +40,7 @@ def loader_for(settings: Settings, policy: AnswerPolicy | None = None):
 
     def load(progress):
         answerer = open_answerer(settings, progress)
-        return answerer if policy is None else Answerer(answerer.index, answerer.encoder, policy)
+        return answerer if policy is None else make_answerer(answerer.index, policy, encoder=answerer.retriever.encoder)
 
     return load
 

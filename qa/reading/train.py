@@ -160,6 +160,14 @@ def trial_metrics(module, tokenizer, bf16: bool, limit: int | None = None) -> di
     return report
 
 
+def _lineage(weights: Path) -> dict:
+    """What a run started from: the weights' sha256 and, when beside them, their reader.json."""
+    info_file = weights.with_name("reader.json")
+    info = json.loads(info_file.read_text(encoding="utf-8")) if info_file.is_file() else {}
+    info.pop("trial", None)
+    return {"weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(), **{k: v for k, v in info.items() if k != "weights_sha256"}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="train-reader", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="where reader.safetensors and reader.json go")
@@ -169,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="train on the first N examples only (smoke test)")
+    parser.add_argument("--init", type=Path, default=None, help="start from these trained weights (a reader.safetensors) instead of the default model")
     parser.add_argument("--trial-limit", type=int, default=None, help="evaluate on the first N trial examples only")
     parser.add_argument("--checkpoint-every", type=int, default=50)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -200,6 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     total = len(plan)
     warmup = max(1, total // 16)
     module = build_reader_module(model_dir)
+    init = None
+    if args.init:
+        from qa.reading.model import load_trained_state
+
+        init = _lineage(args.init)
+        load_trained_state(module, args.init)
     module.train()
     trainable = [p for p in module.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.01)
@@ -211,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     step, seconds = 0, 0.0
     if checkpoint.is_file():
         saved = torch.load(checkpoint, weights_only=False)
-        if saved["data_hash"] == data_hash and saved["total"] == total:
+        if saved["data_hash"] == data_hash and saved["total"] == total and saved.get("init") == init:
             module.load_state_dict(saved["trained"], strict=False)
             optimizer.load_state_dict(saved["optimizer"])
             schedule.load_state_dict(saved["schedule"])
@@ -243,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             state = {name: p.detach() for name, p in module.named_parameters() if p.requires_grad}
             _save_atomically(
                 {"trained": state, "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-                 "step": step, "seconds": seconds, "rng": torch.get_rng_state(), "data_hash": data_hash, "total": total},
+                 "step": step, "seconds": seconds, "rng": torch.get_rng_state(), "data_hash": data_hash, "total": total, "init": init},
                 checkpoint,
             )
     bar.close()
@@ -267,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         "bf16_autocast": bf16,
         "training_seconds": round(seconds, 1),
         "trial": metrics,
+        "init": init,
+        "command": " ".join(["bin/train-reader", *(sys.argv[1:] if argv is None else argv)]),
     }
     (args.out / "reader.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(metrics, ensure_ascii=False), file=sys.stderr)

@@ -96,7 +96,7 @@ class AbstentionModel:
 def calibrated_model(model_id: str) -> AbstentionModel:
     """The model fitted for `model_id`; a model without calibration (whose cosines have another
     scale) gets the margin rule alone."""
-    calibration = json.loads(resources.files("qa").joinpath("calibration.json").read_text("utf-8"))
+    calibration = json.loads(resources.files("qa.reading.heuristic").joinpath("calibration.json").read_text("utf-8"))
     entry = calibration.get(model_id)
     if entry is None:
         return AbstentionModel.uncalibrated()

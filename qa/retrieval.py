@@ -1,0 +1,64 @@
+"""Retrieving: the passages of an index that best match a question (dense, BM25, or both
+fused by reciprocal rank), each with its cosine to the question."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from index.encoders import Encoder
+from index.errors import UsageError
+from index.store import PassageIndex
+from qa.settings import RETRIEVERS
+from qa.text import question_language
+from qa.types import PassageHit
+
+MAX_QUESTION_CHARS = 2000
+FUSION_DEPTH = 50
+"""How many passages each retriever contributes to reciprocal rank fusion."""
+RRF_K = 60
+
+
+class Retriever:
+    """Finds passages in one index with one (query) encoder; `mode` is one of RETRIEVERS."""
+
+    def __init__(self, index: PassageIndex, encoder: Encoder, mode: str = "hybrid") -> None:
+        if mode not in RETRIEVERS:
+            raise UsageError(f"unknown retriever {mode!r}; choose one of {', '.join(RETRIEVERS)}")
+        self.index = index
+        self.encoder = encoder
+        self.mode = mode
+        sample = index.passages[:: max(1, len(index.passages) // 200)]
+        self.corpus_language = (
+            "zh" if sum(question_language(p.text) == "zh" for p in sample) * 2 >= max(1, len(sample)) else "en"
+        )
+
+    def embed(self, question: str) -> np.ndarray:
+        return self.encoder.encode_queries([question[:MAX_QUESTION_CHARS]])[0]
+
+    def retrieve(self, question: str, k: int) -> list[PassageHit]:
+        """The k passages that best match the question, best first."""
+        question = question.strip()[:MAX_QUESTION_CHARS]
+        return self.search(question, self.embed(question), k)
+
+    def search(self, question: str, query_vector: np.ndarray, k: int) -> list[PassageHit]:
+        """Like `retrieve`, with the question already embedded."""
+        lexical_useful = not (question_language(question) == "en" and self.corpus_language == "zh")
+        if self.mode == "dense" or (self.mode == "hybrid" and not lexical_useful):
+            # An English question has no words in common with Chinese passages: BM25 would
+            # only add noise to the fusion (bench/cmrc_eval.py --english measures it).
+            return [self.hit(pid, score) for pid, score in self.index.search(query_vector, k)]
+        depth = max(k, FUSION_DEPTH)
+        rankings = [[pid for pid, _ in self.index.lexical.search(question, depth)]]
+        if self.mode == "hybrid":
+            rankings.append([pid for pid, _ in self.index.search(query_vector, depth)])
+        fused: dict[int, float] = {}
+        for ranking in rankings:
+            for rank, pid in enumerate(ranking):
+                fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        chosen = sorted(fused, key=lambda pid: -fused[pid])[:k]
+        cosines = self.index.passage_cosines(chosen, query_vector)
+        return [self.hit(pid, float(score)) for pid, score in zip(chosen, cosines)]
+
+    def hit(self, passage_id: int, score: float) -> PassageHit:
+        passage = self.index.passages[passage_id]
+        return PassageHit(passage_id, passage.doc_id, passage.start, passage.end, score, passage.text)
