@@ -180,12 +180,14 @@ class OpenVINOEncoder:
             import openvino
             from tokenizers import Tokenizer
 
+            from index.openvino_model import compile_ir
+
             self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
             self._tokenizer.enable_truncation(512)
             pad = self._tokenizer.token_to_id("<pad>")
             self._tokenizer.enable_padding(pad_id=pad if pad is not None else 1, pad_token="<pad>")
             hint = "LATENCY" if for_queries else "THROUGHPUT"
-            compiled = openvino.Core().compile_model(str(model_dir / "model.xml"), "CPU", {"PERFORMANCE_HINT": hint})
+            compiled = compile_ir(model_dir, hint)
             requests = 1 if for_queries else max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
             self._queue = openvino.AsyncInferQueue(compiled, requests)
             self.batch_size = 32 if for_queries else 8

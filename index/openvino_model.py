@@ -30,35 +30,69 @@ def openvino_available() -> bool:
     return importlib.util.find_spec("openvino") is not None
 
 
-def build_openvino_model(
-    source: Path, target: Path, progress: Callable[[str, float], None] | None = None
+def export_ir(
+    target: Path, write: Callable[[Path], None], what: str, progress: Callable[[str, float], None] | None = None
 ) -> Path:
-    """Export the sentence-transformers model in `source` to an OpenVINO IR in `target`
-    (atomic: a temporary sibling renamed when complete); return `target`."""
+    """Export a model to an OpenVINO IR in `target` once: `write(work_dir)` converts and saves
+    it into a temporary sibling, renamed to `target` when complete (so an interrupted export
+    leaves nothing half-written behind); every failure is a one-line ModelError."""
     if (target / MARKER_FILE).is_file():
         return target
     report = progress or (lambda _stage, _fraction: None)
+    stage = f"exporting {what} to OpenVINO (first use only)"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     except OSError as error:
         raise ModelError(f"cannot create the model directory {target}: {error}") from None
     try:
-        report("exporting the model to OpenVINO (first use only)", 0.0)
+        report(stage, 0.0)
         for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_VERBOSITY", "error"),
                             ("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("TOKENIZERS_PARALLELISM", "false")):
             os.environ.setdefault(name, value)
-        import openvino
-        import torch
-        from transformers import AutoModel
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.set_verbosity_error()
         transformers_logging.disable_progress_bar()
         # Tracing warns about data-dependent branches of the attention mask; the exported
-        # model was checked against sentence-transformers on padded batches (cosine >= 0.99998).
-        with warnings.catch_warnings(), torch.no_grad():
+        # models were checked against torch on padded batches.
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            write(work)
+        (work / MARKER_FILE).write_text("1\n", encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        os.rename(work, target)
+        report(stage, 1.0)
+    except ModelError:
+        raise
+    except Exception as error:  # noqa: BLE001 - every failure reaches the user as ModelError
+        raise ModelError(f"cannot export {what} to OpenVINO: {str(error).splitlines()[0] if str(error) else error!r}") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def compile_ir(ir_dir: Path, hint: str = "LATENCY"):
+    """The IR in `ir_dir` compiled for the CPU. The compiled blob is cached beside it
+    (OpenVINO's CACHE_DIR), so a new process loads it instead of compiling again."""
+    import openvino
+
+    config = {"PERFORMANCE_HINT": hint, "CACHE_DIR": str(ir_dir / "compiled")}
+    return openvino.Core().compile_model(str(ir_dir / IR_NAME), "CPU", config)
+
+
+def build_openvino_model(
+    source: Path, target: Path, progress: Callable[[str, float], None] | None = None
+) -> Path:
+    """Export the sentence-transformers model in `source` to an OpenVINO IR in `target`."""
+
+    def write(work: Path) -> None:
+        import openvino
+        import torch
+        from transformers import AutoModel
+
+        with torch.no_grad():
             model = AutoModel.from_pretrained(str(source)).eval()
             example = {
                 "input_ids": torch.tensor([[0, 6, 2], [0, 6, 1]]),
@@ -68,15 +102,5 @@ def build_openvino_model(
         openvino.save_model(converted, str(work / IR_NAME))  # weights compressed to fp16
         for name in ("tokenizer.json", "config.json"):
             shutil.copy2(source / name, work / name)
-        (work / MARKER_FILE).write_text("1\n", encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        os.rename(work, target)
-        report("exporting the model to OpenVINO (first use only)", 1.0)
-    except ModelError:
-        raise
-    except Exception as error:  # noqa: BLE001 - every failure reaches the user as ModelError
-        raise ModelError(f"cannot export the model to OpenVINO: {str(error).splitlines()[0] if str(error) else error!r}") from None
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return target
+
+    return export_ir(target, write, "the model", progress)

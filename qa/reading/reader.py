@@ -10,10 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import shutil
-import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -21,6 +17,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from index.errors import ModelError
+from index.openvino_model import compile_ir, export_ir
 from index.passages import trim_span
 from qa.reading.spans import PairEncoding, SpanScore, best_span, encode_pairs, load_tokenizer
 
@@ -28,7 +25,6 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 WEIGHTS_FILE = "reader.safetensors"
 INFO_FILE = "reader.json"
 CALIBRATION_FILE = "calibration.json"
-MARKER_FILE = "COMPLETE"
 
 
 @dataclass(frozen=True)
@@ -92,50 +88,23 @@ def verified_weights(weights_dir: Path = WEIGHTS_DIR) -> tuple[Path, str]:
 
 
 def export_reader(default_model_dir: Path, cache_dir: Path, weights_dir: Path = WEIGHTS_DIR, progress=None) -> Path:
-    """The OpenVINO IR of the trained reader, exported on first use (atomic)."""
+    """The OpenVINO IR of the trained reader, exported on first use."""
     weights, sha = verified_weights(weights_dir)
-    target = cache_dir / "models" / f"citeqa-reader-{sha[:12]}-ov"
-    if (target / MARKER_FILE).is_file():
-        return target
-    report = progress or (lambda _stage, _fraction: None)
-    stage = "exporting the reader to OpenVINO (first use only)"
-    report(stage, 0.0)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    except OSError as error:
-        raise ModelError(f"cannot create the model directory {target}: {error}") from None
-    try:
-        for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_VERBOSITY", "error"),
-                            ("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("TOKENIZERS_PARALLELISM", "false")):
-            os.environ.setdefault(name, value)
+
+    def write(work: Path) -> None:
         import openvino
         import torch
-        from transformers.utils import logging as transformers_logging
 
         from qa.reading.model import build_reader_module, load_trained_state
 
-        transformers_logging.set_verbosity_error()
-        transformers_logging.disable_progress_bar()
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
+        with torch.no_grad():
             module = build_reader_module(default_model_dir).eval()
             load_trained_state(module, weights)
             example = (torch.tensor([[0, 6, 2, 2, 7, 2], [0, 6, 2, 2, 7, 1]]), torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0]]))
             converted = openvino.convert_model(module, example_input=example)
         openvino.save_model(converted, str(work / "model.xml"))
-        (work / MARKER_FILE).write_text("1\n", encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        os.rename(work, target)
-    except ModelError:
-        raise
-    except Exception as error:  # noqa: BLE001 - every failure reaches the user as ModelError
-        raise ModelError(f"cannot export the reader to OpenVINO: {str(error).splitlines()[0] if str(error) else error!r}") from None
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    report(stage, 1.0)
-    return target
+
+    return export_ir(cache_dir / "models" / f"citeqa-reader-{sha[:12]}-ov", write, "the reader", progress)
 
 
 class OpenVINOSpanReader:
@@ -143,11 +112,8 @@ class OpenVINOSpanReader:
 
     def __init__(self, ir_dir: Path, default_model_dir: Path, calibration: Calibration | None = None) -> None:
         try:
-            import openvino
-
             self._tokenizer = load_tokenizer(default_model_dir)
-            core = openvino.Core()
-            self._request = core.compile_model(str(ir_dir / "model.xml"), "CPU", {"PERFORMANCE_HINT": "LATENCY"}).create_infer_request()
+            self._request = compile_ir(ir_dir, "LATENCY").create_infer_request()
         except Exception as error:  # noqa: BLE001
             raise ModelError(f"cannot load the reader in {ir_dir}: {str(error).splitlines()[0] if str(error) else error!r}") from None
         self.calibration = calibration or load_calibration()
