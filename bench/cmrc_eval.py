@@ -47,6 +47,7 @@ def main() -> None:
     parser.add_argument("--retriever", default="hybrid", choices=("hybrid", "dense", "bm25"))
     parser.add_argument("--reader", default="trained", choices=("trained", "heuristic"))
     parser.add_argument("--english", action="store_true", help="ask the English translations (trial)")
+    parser.add_argument("--fuse-always", action="store_true", help="keep BM25 in the fusion for English questions too")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     args = parser.parse_args()
     settings = Settings.from_env()
@@ -63,7 +64,7 @@ def main() -> None:
     index = open_corpus_index(name, documents, args.model, settings.cache_dir, args.engine)
     load_seconds = time.perf_counter() - started
     reader = open_reader(replace(settings, reader=args.reader), index)
-    answerer = Answerer(index, Retriever(index, query_encoder(args.model, settings.cache_dir), args.retriever), reader)
+    answerer = Answerer(index, Retriever(index, query_encoder(args.model, settings.cache_dir), args.retriever, not args.fuse_always), reader)
     context_ids = {d.id for d in documents}
     english = {}
     if args.english:
@@ -86,7 +87,7 @@ def main() -> None:
         "passages_per_second": round(manifest.passage_count / manifest.build_seconds, 2),
         "texts_per_second": round((manifest.passage_count + manifest.sentence_count) / manifest.build_seconds, 2),
         "index_load_seconds": round(load_seconds, 2), "ask_seconds": round(ask_seconds, 2),
-        "index_engine": manifest.engine, "retriever": args.retriever, "reader": args.reader,
+        "index_engine": manifest.engine, "retriever": args.retriever, "reader": args.reader, "fuse_always": args.fuse_always,
         "questions": "english (translated by the project)" if english else "original",
     }
     data = report.to_json()
@@ -94,7 +95,8 @@ def main() -> None:
     data["failures"] = data["failures"][:200]
     RESULTS.mkdir(exist_ok=True)
     name = f"cmrc-{args.split}" + ("-english" if english else "") + (f"-limit{args.limit}" if args.limit else "") + (
-        f"-{args.retriever}" if args.retriever != "hybrid" else "") + (f"-{args.reader}" if args.reader != "trained" else "")
+        f"-{args.retriever}" if args.retriever != "hybrid" else "") + (f"-{args.reader}" if args.reader != "trained" else "") + (
+        "-fused" if args.fuse_always else "")
     (RESULTS / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(data, ensure_ascii=False))

@@ -134,11 +134,11 @@ def open_reader(settings: Settings, index: PassageIndex, progress: ProgressCallb
         return HeuristicReader(index)
     from index.default_model import build_default_model
     from index.encoders import default_model_dir
-    from qa.reading.reader import load_span_reader
+    from qa.reading.reader import load_calibration, load_span_reader
     from qa.reading.trained import TrainedReader
 
     model_dir = build_default_model(default_model_dir(settings.cache_dir))
-    return TrainedReader(index, load_span_reader(model_dir, settings.cache_dir, progress))
+    return TrainedReader(index, load_span_reader(model_dir, settings.cache_dir, progress), load_calibration())
 
 
 def build_answerer(settings: Settings, index: PassageIndex, progress: ProgressCallback | None = None) -> Answerer:

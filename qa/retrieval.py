@@ -19,14 +19,17 @@ RRF_K = 60
 
 
 class Retriever:
-    """Finds passages in one index with one (query) encoder; `mode` is one of RETRIEVERS."""
+    """Finds passages in one index with one (query) encoder; `mode` is one of RETRIEVERS.
+    With `route_by_language`, `hybrid` drops BM25 for a question in another language than
+    the corpus (English over Chinese): it has no words to match there."""
 
-    def __init__(self, index: PassageIndex, encoder: Encoder, mode: str = "hybrid") -> None:
+    def __init__(self, index: PassageIndex, encoder: Encoder, mode: str = "hybrid", route_by_language: bool = True) -> None:
         if mode not in RETRIEVERS:
             raise UsageError(f"unknown retriever {mode!r}; choose one of {', '.join(RETRIEVERS)}")
         self.index = index
         self.encoder = encoder
         self.mode = mode
+        self.route_by_language = route_by_language
         sample = index.passages[:: max(1, len(index.passages) // 200)]
         self.corpus_language = (
             "zh" if sum(question_language(p.text) == "zh" for p in sample) * 2 >= max(1, len(sample)) else "en"
@@ -42,7 +45,7 @@ class Retriever:
 
     def search(self, question: str, query_vector: np.ndarray, k: int) -> list[PassageHit]:
         """Like `retrieve`, with the question already embedded."""
-        lexical_useful = not (question_language(question) == "en" and self.corpus_language == "zh")
+        lexical_useful = not (self.route_by_language and question_language(question) == "en" and self.corpus_language == "zh")
         if self.mode == "dense" or (self.mode == "hybrid" and not lexical_useful):
             # An English question has no words in common with Chinese passages: BM25 would
             # only add noise to the fusion (bench/cmrc_eval.py --english measures it).

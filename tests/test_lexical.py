@@ -63,3 +63,18 @@ def test_traditional_and_simplified_chinese_match_word_for_word(tmp_path: Path):
     answerer = make_answerer(index, OPEN, "bm25")
     answer = answerer.ask("第二工厂什么时候投产？")
     assert "4月投產" in answer.answer  # quoted as written, found from simplified words
+
+
+def test_english_questions_over_chinese_documents_skip_bm25_unless_told_not_to(index, monkeypatch):
+    from qa.retrieval import Retriever
+
+    asked = []
+    search = index.lexical.search
+    monkeypatch.setattr(index.lexical, "search", lambda q, k: asked.append(q) or search(q, k))
+    routed, fused = Retriever(index, FakeEncoder()), Retriever(index, FakeEncoder(), route_by_language=False)
+    assert routed.corpus_language == "zh"
+    routed.retrieve("When does the second factory open?", 2)
+    assert asked == []
+    routed.retrieve("第二工厂什么时候投产", 2)
+    fused.retrieve("When does the second factory open?", 2)
+    assert asked == ["第二工厂什么时候投产", "When does the second factory open?"]

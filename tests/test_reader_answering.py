@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from conftest import FakeEncoder, make_answerer
 from index.build import build_index
 from index.documents import load_documents
 from qa.answerer import ABSTENTION_MESSAGES
-from qa.reading.reader import Calibration, SpanReading
+from qa.reading.reader import Calibration, SpanReading, load_calibration
 from qa.reading.trained import TrainedReader
 
 ARTICLE = (
@@ -23,8 +25,8 @@ ARTICLE = (
 class ScriptedReader:
     """Finds `answer` (a substring) in every passage that holds it, with a fixed margin."""
 
-    def __init__(self, answer: str, margin: float, calibration: Calibration) -> None:
-        self.answer, self.margin, self.calibration = answer, margin, calibration
+    def __init__(self, answer: str, margin: float) -> None:
+        self.answer, self.margin = answer, margin
         self.calls: list[int] = []
 
     def read(self, question, passages):
@@ -32,7 +34,7 @@ class ScriptedReader:
         readings = []
         for text in passages:
             at = text.find(self.answer)
-            readings.append(None if at < 0 else SpanReading(at, at + len(self.answer), self.margin, self.calibration.probability(self.margin)))
+            readings.append(None if at < 0 else SpanReading(at, at + len(self.answer), self.margin))
         return readings
 
 
@@ -43,8 +45,8 @@ def index(tmp_path: Path):
 
 
 def test_span_becomes_the_short_answer_in_its_cited_sentence(index):
-    reader = ScriptedReader("2.5万辆", 5.0, Calibration(read_k=2))
-    answer = make_answerer(index, reader=TrainedReader(index, reader)).ask("北京工厂月产能是多少？")
+    reader = ScriptedReader("2.5万辆", 5.0), Calibration(read_k=2)
+    answer = make_answerer(index, reader=TrainedReader(index, *reader)).ask("北京工厂月产能是多少？")
     assert not answer.abstained and answer.reader == "trained"
     assert answer.short_answer == "2.5万辆"
     text = index.documents["a.txt"].text
@@ -53,26 +55,26 @@ def test_span_becomes_the_short_answer_in_its_cited_sentence(index):
     cited = answer.citations[answer.short_answer_citation - 1]
     assert cited.start <= answer.short_answer_start < answer.short_answer_end <= cited.end
     assert answer.answer_probability == pytest.approx(Calibration().probability(5.0), abs=1e-4)
-    assert reader.calls == [2]  # read_k passages in one call
+    assert reader[0].calls == [2]  # read_k passages in one call
 
 
 def test_a_span_across_two_sentences_cites_both(index):
-    reader = ScriptedReader("阶段性投产。一季度", 5.0, Calibration())
-    answer = make_answerer(index, reader=TrainedReader(index, reader)).ask("第二工厂什么时候投产？")
+    reader = ScriptedReader("阶段性投产。一季度", 5.0), Calibration()
+    answer = make_answerer(index, reader=TrainedReader(index, *reader)).ask("第二工厂什么时候投产？")
     assert [c.text for c in answer.citations] == ["第二工厂四月起阶段性投产。", "一季度累计订单已达12万辆。"]
     assert answer.short_answer == "阶段性投产。一季度"
 
 
 def test_no_confident_span_abstains(index):
-    reader = ScriptedReader("2.5万辆", -5.0, Calibration(threshold=0.5))
-    answer = make_answerer(index, reader=TrainedReader(index, reader)).ask("北京工厂月产能是多少？")
+    reader = ScriptedReader("2.5万辆", -5.0), Calibration(threshold=0.5)
+    answer = make_answerer(index, reader=TrainedReader(index, *reader)).ask("北京工厂月产能是多少？")
     assert answer.abstained and answer.citations == () and answer.short_answer is None
     assert answer.answer == ABSTENTION_MESSAGES["zh"]
     assert answer.answer_probability < 0.5
 
 
 def test_no_span_anywhere_abstains(index):
-    reader = TrainedReader(index, ScriptedReader("不存在的内容", 9.0, Calibration()))
+    reader = TrainedReader(index, ScriptedReader("不存在的内容", 9.0), Calibration())
     answer = make_answerer(index, reader=reader).ask("hello")
     assert answer.abstained and answer.answer == ABSTENTION_MESSAGES["en"]
 
@@ -81,3 +83,24 @@ def test_calibration_probability_is_monotonic_and_bounded():
     calibration = Calibration(scale=0.7, bias=-1.0)
     values = [calibration.probability(m) for m in (-1e9, -10.0, 0.0, 3.0, 50.0)]
     assert values == sorted(values) and values[0] == 0.0 and 0.0 < values[2] < 1.0 and values[-1] <= 1.0
+
+
+def test_a_question_in_another_language_uses_the_cross_language_calibration(index):
+    strict = Calibration(threshold=0.99, read_k=1)
+    lenient = Calibration(threshold=0.5, read_k=2)
+    calibration = replace(strict, cross_language=lenient)
+    scripted = ScriptedReader("2.5万辆", 3.0)
+    english = make_answerer(index, reader=TrainedReader(index, scripted, calibration)).ask("What is the monthly capacity of the Beijing plant?")
+    assert not english.abstained and english.short_answer == "2.5万辆" and scripted.calls == [2]
+    chinese = make_answerer(index, reader=TrainedReader(index, scripted, calibration)).ask("北京工厂月产能是多少？")
+    assert chinese.abstained and scripted.calls == [2, 1]
+
+
+def test_calibration_file_with_a_cross_language_part_loads(tmp_path: Path):
+    (tmp_path / "calibration.json").write_text(json.dumps(
+        {"scale": 0.5, "bias": 1.0, "threshold": 0.1, "read_k": 4, "trial": {"questions": 3},
+         "cross_language": {"scale": 0.4, "bias": 0.2, "threshold": 0.2, "read_k": 8}}), encoding="utf-8")
+    calibration = load_calibration(tmp_path)
+    assert calibration.read_k == 4 and calibration.cross_language == Calibration(0.4, 0.2, 0.2, 8)
+    assert calibration.for_question("en", "zh") is calibration.cross_language
+    assert calibration.for_question("zh", "zh") is calibration

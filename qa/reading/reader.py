@@ -40,6 +40,14 @@ class Calibration:
     """How many retrieved passages the reader reads."""
     second_threshold: float = 0.9
     """Another passage's span is cited too when its p(answer) reaches this."""
+    cross_language: Calibration | None = None
+    """The same, fitted on questions in another language than the documents (their margins
+    are lower, and their answer is more often below the first passage); None: use this one."""
+
+    def for_question(self, question_language: str, passage_language: str) -> Calibration:
+        if question_language != passage_language and self.cross_language is not None:
+            return self.cross_language
+        return self
 
     def probability(self, margin: float) -> float:
         z = self.scale * margin + self.bias
@@ -53,15 +61,11 @@ class SpanReading:
     start: int
     end: int
     margin: float
-    """span score - no-answer score (logits)."""
-    probability: float
-    """Calibrated probability that this span answers the question."""
+    """span score - no-answer score (logits); Calibration turns it into a probability."""
 
 
 class PassageReader(Protocol):
     """Reads passages for one question: the best span of each (None: no span at all)."""
-
-    calibration: Calibration
 
     def read(self, question: str, passages: Sequence[str]) -> list[SpanReading | None]: ...
 
@@ -70,8 +74,14 @@ def load_calibration(weights_dir: Path = WEIGHTS_DIR) -> Calibration:
     path = weights_dir / CALIBRATION_FILE
     if not path.is_file():
         return Calibration()
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return Calibration(**{k: v for k, v in data.items() if k in Calibration.__dataclass_fields__})
+    return _calibration(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _calibration(data: dict) -> Calibration:
+    fields = {k: v for k, v in data.items() if k in Calibration.__dataclass_fields__}
+    if isinstance(fields.get("cross_language"), dict):
+        fields["cross_language"] = _calibration(fields["cross_language"])
+    return Calibration(**fields)
 
 
 def verified_weights(weights_dir: Path = WEIGHTS_DIR) -> tuple[Path, str]:
@@ -110,13 +120,12 @@ def export_reader(default_model_dir: Path, cache_dir: Path, weights_dir: Path = 
 class OpenVINOSpanReader:
     """The trained reader on OpenVINO: all passages of a question in one batch."""
 
-    def __init__(self, ir_dir: Path, default_model_dir: Path, calibration: Calibration | None = None) -> None:
+    def __init__(self, ir_dir: Path, default_model_dir: Path) -> None:
         try:
             self._tokenizer = load_tokenizer(default_model_dir)
             self._request = compile_ir(ir_dir, "LATENCY").create_infer_request()
         except Exception as error:  # noqa: BLE001
             raise ModelError(f"cannot load the reader in {ir_dir}: {str(error).splitlines()[0] if str(error) else error!r}") from None
-        self.calibration = calibration or load_calibration()
 
     def logits(self, pairs: list[PairEncoding]) -> np.ndarray:
         width = max(len(p.ids) for p in pairs)
@@ -144,7 +153,7 @@ class OpenVINOSpanReader:
                 readings.append(None)
                 continue
             margin = span.score - span.null_score
-            readings.append(SpanReading(start, end, margin, self.calibration.probability(margin)))
+            readings.append(SpanReading(start, end, margin))
         return readings
 
 

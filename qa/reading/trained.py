@@ -8,41 +8,47 @@ from typing import Sequence
 import numpy as np
 
 from index.store import PassageIndex
-from qa.reading.reader import PassageReader
+from qa.reading.reader import Calibration, PassageReader
 from qa.reading.types import DocumentSpan, Reading, ScoredSentence
 from qa.stitching import near_duplicate
+from qa.text import question_language
 from qa.types import PassageHit
 
 
 class TrainedReader:
     name = "trained"
 
-    def __init__(self, index: PassageIndex, span_reader: PassageReader) -> None:
+    def __init__(self, index: PassageIndex, span_reader: PassageReader, calibration: Calibration) -> None:
         self.index = index
         self.span_reader = span_reader
+        self.calibration = calibration
 
     def read(self, question: str, query_vector: np.ndarray, hits: Sequence[PassageHit]) -> Reading:
         """The sentence(s) holding the best span, and another passage's span sentence when
         that one is confident too; nothing when no span reaches the calibrated threshold."""
-        calibration = self.span_reader.calibration
+        if not hits:
+            return Reading((), None, 0.0)
+        calibration = self.calibration.for_question(question_language(question), question_language(hits[0].text))
         read = list(hits[: calibration.read_k])
         readings = self.span_reader.read(question, [h.text for h in read])
         ranked = sorted(((r, h) for r, h in zip(readings, read) if r is not None), key=lambda rh: -rh[0].margin)
         if not ranked:
             return Reading((), None, 0.0)
         best, best_hit = ranked[0]
-        if best.probability < calibration.threshold:
-            return Reading((), None, best.probability)
-        chosen = self._span_sentences(best_hit, best.start, best.end, best.probability)
+        probability = calibration.probability(best.margin)
+        if probability < calibration.threshold:
+            return Reading((), None, probability)
+        chosen = self._span_sentences(best_hit, best.start, best.end, probability)
         for reading, hit in ranked[1:]:
-            if reading.probability < calibration.second_threshold:
+            other = calibration.probability(reading.margin)
+            if other < calibration.second_threshold:
                 break
-            extra = self._span_sentences(hit, reading.start, reading.start + 1, reading.probability)
+            extra = self._span_sentences(hit, reading.start, reading.start + 1, other)
             if extra and not any(near_duplicate(extra[0].sentence, c.sentence) for c in chosen):
                 chosen.append(extra[0])
                 break
         span = DocumentSpan(best_hit.doc, best_hit.start + best.start, best_hit.start + best.end)
-        return Reading(tuple(chosen), span, best.probability)
+        return Reading(tuple(chosen), span, probability)
 
     def _span_sentences(self, hit: PassageHit, start: int, end: int, score: float) -> list[ScoredSentence]:
         """The sentences of the hit's passage that the span [start, end) (passage offsets) touches."""
