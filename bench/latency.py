@@ -83,6 +83,19 @@ def main() -> None:
         results["answer_ms_p95"] = round(percentile(latencies, 95), 1)
         results["answer_questions"] = len(latencies)
 
+        # The same with one of the cores taken by another process (a busy laptop).
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            time.sleep(1.0)
+            busy_latencies = [answerer.ask(q).timings_ms["total"] for q in questions]
+            busy_asks = wall_times([QA, "ask", "北京工厂的月产能是多少？"], 3, env)
+        finally:
+            busy.kill()
+            busy.wait()
+        results["busy_core_answer_ms_p50"] = round(statistics.median(busy_latencies), 1)
+        results["busy_core_answer_ms_p95"] = round(percentile(busy_latencies, 95), 1)
+        results["busy_core_ask_s_median"] = round(statistics.median(busy_asks), 3)
+
         help_times = wall_times([QA, "--help"], 7, env)
         results["help_s_median"] = round(statistics.median(help_times), 3)
         ask_times = wall_times([QA, "ask", "北京工厂的月产能是多少？"], 5, env)
@@ -117,7 +130,9 @@ def main() -> None:
 
     print(f"machine: {results['machine']}")
     rows = [
-        ("answer latency in process, p50 / p95", f"{results['answer_ms_p50']} / {results['answer_ms_p95']} ms", "p50 <= 30 ms"),
+        ("answer latency in process, p50 / p95", f"{results['answer_ms_p50']} / {results['answer_ms_p95']} ms", "p50 <= 150, p95 <= 300 ms"),
+        ("the same with one core busy, p50 / p95", f"{results['busy_core_answer_ms_p50']} / {results['busy_core_answer_ms_p95']} ms", "p50 within 2x of idle"),
+        ("one-shot `qa ask` with one core busy (median of 3)", f"{results['busy_core_ask_s_median']} s", ""),
         ("`qa --help` wall time (median of 7)", f"{results['help_s_median']} s", "<= 0.3 s"),
         ("one-shot `qa ask`, caches warm (median / max of 5)", f"{results['ask_s_median']} / {results['ask_s_max']} s", "<= 1.5 s"),
         ("peak memory: one-shot `qa ask` / unchanged re-index / fresh seed build",
