@@ -160,6 +160,14 @@ def trial_metrics(module, tokenizer, bf16: bool, limit: int | None = None) -> di
     return report
 
 
+def _machine() -> str:
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = "unknown CPU"
+    return f"{os.cpu_count()} cores, {model}"
+
+
 def _lineage(weights: Path) -> dict:
     """What a run started from: the weights' sha256 and, when beside them, their reader.json."""
     info_file = weights.with_name("reader.json")
@@ -284,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         "trial": metrics,
         "init": init,
         "command": " ".join(["bin/train-reader", *(sys.argv[1:] if argv is None else argv)]),
+        "machine": _machine(),
     }
     (args.out / "reader.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(metrics, ensure_ascii=False), file=sys.stderr)
