@@ -23,7 +23,9 @@ ANSWERABLE = [
     ("京东集团副总裁叫什么名字？", "缪钦"),
     ("2024年小米汽车一共交付了多少辆车？", "13.69万辆"),
     ("SU7 Ultra上市三天拿到了多少订单？", "1.2万张"),
-    ("女性用户占多大比例？", "37%"),
+    pytest.param("女性用户占多大比例？", "37%",
+                 marks=pytest.mark.xfail(strict=True, reason="the second-stage reader's span for 37% "
+                 "scores p 0.12, below the trial threshold 0.17: refused (issue 12)")),
     ("小米从产品发布到首批交付花了多长时间？", "11个月"),
     ("小米通过MIUI社区收集了多少条用户反馈？", "20万条"),
     ("What is the price of the SU7 Ultra?", "52.99万"),
@@ -40,10 +42,11 @@ ANSWERABLE = [
 ]
 _THRESHOLD_TOO_LOW = pytest.mark.xfail(
     strict=True, reason="the reader's threshold, calibrated on trial to refuse at most 2% of "
-    "answerable questions, lets this off-topic question through (issue 12)")
+    "answerable questions, lets this off-topic question through (for English questions it refuses "
+    "only 6% of trial questions asked without their context; issue 12)")
 UNANSWERABLE = [
     "珠穆朗玛峰的海拔有多高？",
-    pytest.param("《红楼梦》的作者是谁？", marks=_THRESHOLD_TOO_LOW),
+    "《红楼梦》的作者是谁？",
     pytest.param("What is the boiling point of water at sea level?", marks=_THRESHOLD_TOO_LOW),
 ]
 

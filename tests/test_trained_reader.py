@@ -79,8 +79,9 @@ def test_reads_exact_spans_on_trial_passages(reader):
         predicted = holding[0].text[reading.start : reading.end]
         em += cmrc_em(predicted, q["answers"])
         f1 += cmrc_f1(predicted, q["answers"])
-    # Measured with the shipped weights: EM 0.117, F1 0.634 on these 60 (README "The trained reader").
-    assert em / len(questions) >= 0.08 and f1 / len(questions) >= 0.55, (em / len(questions), f1 / len(questions))
+    # Measured with the shipped weights: EM 0.200, F1 0.686 on these 60 (the first-stage
+    # weights had 0.117 / 0.634); the bar sits a few questions below.
+    assert em / len(questions) >= 0.15 and f1 / len(questions) >= 0.62, (em / len(questions), f1 / len(questions))
 
 
 def test_training_smoke_run_writes_weights_and_resumes(tmp_path: Path, model_dir: Path):
