@@ -81,11 +81,11 @@ def main() -> None:
     rows = []  # per question and condition: margins and span texts of the top MAX_K passages
     for n, (q, text, language) in enumerate(asked):
         hits = retriever.retrieve(text, MAX_K + 12)
-        for with_context in (True, False):
-            chosen = hits if with_context else [h for h in hits if h.doc != q.context_id]
-            chosen = chosen[:MAX_K]
-            readings = reader.read(text, [h.text for h in chosen])
-            spans = [(r.margin, h.text[r.start:r.end]) if r else (-1e9, "") for r, h in zip(readings, chosen)]
+        conditions = {True: hits[:MAX_K], False: [h for h in hits if h.doc != q.context_id][:MAX_K]}
+        needed = list({h.passage_id: h for chosen in conditions.values() for h in chosen}.values())
+        read = dict(zip((h.passage_id for h in needed), reader.read(text, [h.text for h in needed])))
+        for with_context, chosen in conditions.items():
+            spans = [(r.margin, h.text[r.start:r.end]) if (r := read[h.passage_id]) else (-1e9, "") for h in chosen]
             rows.append({"q": q, "language": language, "with_context": with_context, "spans": spans})
         if n % 100 == 0:
             print(f"\r{n}/{len(asked)}", end="", file=sys.stderr, flush=True)

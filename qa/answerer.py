@@ -49,8 +49,7 @@ class Answerer:
         else:
             text, citations = stitch(self.index, reading.sentences)
             if reading.short_answer is not None:
-                probability = None if reading.probability is None else round(reading.probability, 4)
-                short = cite_span(self.index, reading.short_answer, citations, probability)
+                short = cite_span(self.index, reading.short_answer, citations)
         finished = time.perf_counter()
         timings = {
             "embed": (embedded - started) * 1000,

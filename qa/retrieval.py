@@ -36,7 +36,8 @@ class Retriever:
         )
 
     def embed(self, question: str) -> np.ndarray:
-        return self.encoder.encode_queries([question[:MAX_QUESTION_CHARS]])[0]
+        """The question's vector (callers cut it to MAX_QUESTION_CHARS first)."""
+        return self.encoder.encode_queries([question])[0]
 
     def retrieve(self, question: str, k: int) -> list[PassageHit]:
         """The k passages that best match the question, best first."""

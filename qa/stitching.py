@@ -37,14 +37,12 @@ def stitch(index: PassageIndex, chosen: Sequence[ScoredSentence]) -> tuple[str, 
     return separator.join(parts), tuple(citations)
 
 
-def cite_span(
-    index: PassageIndex, span: DocumentSpan, citations: Sequence[Citation], probability: float | None = None
-) -> ShortAnswerSpan | None:
+def cite_span(index: PassageIndex, span: DocumentSpan, citations: Sequence[Citation]) -> ShortAnswerSpan | None:
     """The short answer, cited by the sentence it starts in (None when no citation holds it)."""
     for citation in citations:
         if citation.doc == span.doc and citation.start <= span.start < citation.end:
             text = index.documents[span.doc].text[span.start : span.end]
-            return ShortAnswerSpan(text, citation.n, span.start, span.end, probability)
+            return ShortAnswerSpan(text, citation.n, span.start, span.end)
     return None
 
 

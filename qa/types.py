@@ -71,8 +71,6 @@ class ShortAnswerSpan:
     """The `n` of the citation that holds it."""
     start: int
     end: int
-    probability: float | None = None
-    """The reader's calibrated probability that it answers the question (None: heuristic)."""
 
 
 @dataclass(frozen=True)

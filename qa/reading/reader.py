@@ -17,9 +17,8 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from index.errors import ModelError
-from index.openvino_model import compile_ir, export_ir
-from index.passages import trim_span
-from qa.reading.spans import PairEncoding, SpanScore, best_span, encode_pairs, load_tokenizer
+from index.openvino_model import IR_NAME, compile_ir, export_ir
+from qa.reading.spans import PairEncoding, best_span, encode_pairs, load_tokenizer
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 WEIGHTS_FILE = "reader.safetensors"
@@ -112,7 +111,7 @@ def export_reader(default_model_dir: Path, cache_dir: Path, weights_dir: Path = 
             load_trained_state(module, weights)
             example = (torch.tensor([[0, 6, 2, 2, 7, 2], [0, 6, 2, 2, 7, 1]]), torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0]]))
             converted = openvino.convert_model(module, example_input=example)
-        openvino.save_model(converted, str(work / "model.xml"))
+        openvino.save_model(converted, str(work / IR_NAME))
 
     return export_ir(cache_dir / "models" / f"citeqa-reader-{sha[:12]}-ov", write, "the reader", progress)
 
@@ -142,19 +141,8 @@ class OpenVINOSpanReader:
             return []
         pairs = encode_pairs(self._tokenizer, [question] * len(passages), list(passages))
         logits = self.logits(pairs)
-        readings: list[SpanReading | None] = []
-        for row, (pair, text) in enumerate(zip(pairs, passages)):
-            span: SpanScore | None = best_span(pair, logits[row, :, 0], logits[row, :, 1])
-            if span is None:
-                readings.append(None)
-                continue
-            start, end = trim_span(text, span.start, span.end)
-            if start >= end:
-                readings.append(None)
-                continue
-            margin = span.score - span.null_score
-            readings.append(SpanReading(start, end, margin))
-        return readings
+        spans = [best_span(pair, text, logits[row, :, 0], logits[row, :, 1]) for row, (pair, text) in enumerate(zip(pairs, passages))]
+        return [None if s is None else SpanReading(s.start, s.end, s.score - s.null_score) for s in spans]
 
 
 def load_span_reader(default_model_dir: Path, cache_dir: Path, progress=None) -> OpenVINOSpanReader:

@@ -13,6 +13,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from index.passages import trim_span
+
 MAX_TOKENS = 256
 MAX_QUESTION_TOKENS = 64
 MAX_ANSWER_TOKENS = 48
@@ -74,8 +76,9 @@ class SpanScore:
     """start logit + end logit at position 0: the reader's score for "no answer here"."""
 
 
-def best_span(pair: PairEncoding, start_logits: np.ndarray, end_logits: np.ndarray) -> SpanScore | None:
-    """The highest-scoring span of passage tokens (at most MAX_ANSWER_TOKENS long)."""
+def best_span(pair: PairEncoding, passage: str, start_logits: np.ndarray, end_logits: np.ndarray) -> SpanScore | None:
+    """The highest-scoring span of passage tokens (at most MAX_ANSWER_TOKENS long), as
+    characters of `passage` without the whitespace around them; None when nothing is left."""
     lo, hi = pair.passage_start, pair.passage_end
     if hi <= lo:
         return None
@@ -86,8 +89,9 @@ def best_span(pair: PairEncoding, start_logits: np.ndarray, end_logits: np.ndarr
     offset = np.arange(n)[None, :] - np.arange(n)[:, None]
     scores[(offset < 0) | (offset >= MAX_ANSWER_TOKENS)] = -np.inf
     s, e = np.unravel_index(int(np.argmax(scores)), scores.shape)
-    char_start = pair.offsets[lo + s][0]
-    char_end = pair.offsets[lo + e][1]
+    char_start, char_end = trim_span(passage, pair.offsets[lo + s][0], pair.offsets[lo + e][1])
+    if char_start >= char_end:
+        return None
     return SpanScore(char_start, char_end, float(scores[s, e]), float(start_logits[0] + end_logits[0]))
 
 

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from qa.metrics import cmrc_em, cmrc_f1
-from index.passages import trim_span
 from qa.reading.spans import PairEncoding, best_span, encode_pairs, token_span
 from qa.reading.training_data import DATA, ReaderExample, build_examples, examples_hash
 
@@ -119,12 +118,8 @@ def predict(module, tokenizer, questions: list[str], passages: list[str], bf16: 
             ids, mask, *_ = collate(rows, chunk)
             logits = module(ids, mask).float().numpy()
             for row, i in enumerate(chunk):
-                span = best_span(pairs[i], logits[row, :, 0], logits[row, :, 1])
-                if span is None:
-                    results[i] = (None, -1e9)
-                    continue
-                a, b = trim_span(passages[i], span.start, span.end)
-                results[i] = (passages[i][a:b], span.score - span.null_score)
+                span = best_span(pairs[i], passages[i], logits[row, :, 0], logits[row, :, 1])
+                results[i] = (None, -1e9) if span is None else (passages[i][span.start : span.end], span.score - span.null_score)
     module.train()
     return results
 
