@@ -16,6 +16,7 @@ from index.documents import Document
 from index.encoders import Encoder, ProgressCallback
 from index.lexical import TOKENIZER_ID, LexicalIndex
 from index.passages import MAX_PASSAGE_CHARS, Passage, Sentence, split_document
+from index.sources import SourceRecord
 from index.store import FORMAT_VERSION, DocumentRecord, Manifest, PassageIndex
 
 
@@ -39,6 +40,7 @@ def build_index(
     reference_vectors: np.ndarray | None = None,
     previous: PassageIndex | None = None,
     vector_index_kind: str | None = None,
+    sources: tuple[SourceRecord, ...] = (),
 ) -> PassageIndex:
     """Split and embed `documents` into an in-memory index (see `save_index`).
 
@@ -46,7 +48,7 @@ def build_index(
     unchanged reuse its vectors: only new and changed documents are embedded.
     """
     return build_index_incrementally(
-        documents, encoder, progress, max_passage_chars, reference_vectors, previous, vector_index_kind
+        documents, encoder, progress, max_passage_chars, reference_vectors, previous, vector_index_kind, sources
     )[0]
 
 
@@ -58,9 +60,11 @@ def build_index_incrementally(
     reference_vectors: np.ndarray | None = None,
     previous: PassageIndex | None = None,
     vector_index_kind: str | None = None,
+    sources: tuple[SourceRecord, ...] = (),
 ) -> tuple[PassageIndex, BuildChanges]:
     """`build_index`, also saying which documents were added, changed, removed or reused.
-    `vector_index_kind` overrides the FAISS index chosen by corpus size (index.ann)."""
+    `vector_index_kind` overrides the FAISS index chosen by corpus size (index.ann);
+    `sources` are recorded in the manifest (index.sources)."""
     if reference_vectors is None:
         reference_vectors = np.zeros((0, encoder.dimension), dtype=np.float32)
 
@@ -71,6 +75,7 @@ def build_index_incrementally(
     # Per document, in order: its reused (passage, sentence) vectors, or None to embed it.
     plan: list[tuple[np.ndarray, np.ndarray] | None] = []
     counts: list[tuple[int, int]] = []  # passages and sentences of each document to embed
+    passage_counts: list[int] = []
     new_passages: list[Passage] = []
     new_sentences: list[Sentence] = []
     added = changed = unchanged = 0
@@ -80,6 +85,7 @@ def build_index_incrementally(
         )
         sentences.extend(doc_sentences)
         passages.extend(doc_passages)
+        passage_counts.append(len(doc_passages))
         vectors = reusable.get((document.id, document.sha256))
         if vectors is not None and len(vectors[0]) == len(doc_passages) and len(vectors[1]) == len(doc_sentences):
             unchanged += 1
@@ -137,9 +143,11 @@ def build_index_incrementally(
         sentence_count=len(sentences),
         reference_count=len(reference_vectors),
         documents=tuple(
-            DocumentRecord(d.id, d.sha256, d.size, str(d.path), d.encoding) for d in documents
+            DocumentRecord(d.id, d.sha256, d.size, str(d.path), d.encoding, d.source, n)
+            for d, n in zip(documents, passage_counts)
         ),
         vector_index=asdict(spec),
+        sources=sources,
     )
     index = PassageIndex(
         manifest, {d.id: d for d in documents}, sentences, passages, vector_index, sentence_vectors,

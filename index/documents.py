@@ -40,6 +40,9 @@ class Document:
     source_map: SourceMap | None = None
     """Converted formats: where each part of `text` comes from in `source_text`, and for a PDF
     where its pages start. None for plain text."""
+    source: str = ""
+    """Absolute path of the indexed file or folder (index.sources) this document was found
+    under; empty until the document belongs to an index."""
 
     @property
     def size(self) -> int:
@@ -194,11 +197,7 @@ def load_documents(
     max_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
     warn: Callable[[str], None] | None = None,
 ) -> list[Document]:
-    """Load every supported document under `paths`.
-
-    A file named explicitly must load, or it is an error. Inside a folder, files that cannot
-    be used (unreadable, binary, undecodable, larger than `max_bytes`, no text) are skipped
-    and reported through `warn`, so one bad file does not stop a folder from being indexed.
+    """Load every supported document under `paths` (see `load_source`).
 
     Ids are relative to the common root: for `qa index seeds/` the seed gets `seeds/<name>`
     when run from the repository, i.e. paths relative to the current directory when the
@@ -207,26 +206,46 @@ def load_documents(
     documents: list[Document] = []
     seen: set[str] = set()
     for path in paths:
-        files = find_document_files(path)
-        if not files and path.is_dir():
-            raise DocumentError(f"{path}: no .txt, .md, .html or .pdf files in this folder")
-        root = _id_root(path)
-        explicit = path.is_file()
-        for file_path in files:
-            try:
-                document = _load_checked(Path(os.path.abspath(file_path)), root, max_bytes)
-            except DocumentError as error:
-                if explicit:
-                    raise
-                if warn:
-                    warn(f"skipped {error}")
-                continue
-            if document.id in seen:
-                continue
-            seen.add(document.id)
-            documents.append(document)
+        for document in load_source(path, _id_root(path), max_bytes, warn):
+            if document.id not in seen:
+                seen.add(document.id)
+                documents.append(document)
     if not documents:
         raise DocumentError("no documents with text to index")
+    return documents
+
+
+def load_source(
+    path: Path,
+    root: Path,
+    max_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+    warn: Callable[[str], None] | None = None,
+    source: str = "",
+) -> list[Document]:
+    """The documents of one file or folder, with ids relative to `root`.
+
+    A file named explicitly must be a document of a supported kind and load, or it is an
+    error. Inside a folder, files that cannot be used (unreadable, binary, undecodable, larger
+    than `max_bytes`, no text) are skipped and reported through `warn`, so one bad file does
+    not stop a folder from being indexed.
+    """
+    files = find_document_files(path)
+    if not files and path.is_dir():
+        raise DocumentError(f"{path}: no .txt, .md, .html or .pdf files in this folder")
+    explicit = path.is_file()
+    if explicit and not path.name.lower().endswith(SUPPORTED_SUFFIXES):
+        raise DocumentError(f"{path}: not a document qa reads (.txt, .md, .markdown, .html, .htm, .pdf)")
+    documents = []
+    for file_path in files:
+        try:
+            document = _load_checked(Path(os.path.abspath(file_path)), root, max_bytes)
+        except DocumentError as error:
+            if explicit:
+                raise
+            if warn:
+                warn(f"skipped {error}")
+            continue
+        documents.append(replace(document, source=source) if source else document)
     return documents
 
 

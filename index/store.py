@@ -42,6 +42,7 @@ from index.ann import (
 )
 from index.lexical import LexicalIndex
 from index.passages import Passage, Sentence
+from index.sources import SourceRecord, absolute, legacy_sources
 
 FORMAT_VERSION = 3
 CURRENT_FILE = "CURRENT"
@@ -56,6 +57,10 @@ class DocumentRecord:
     """Length of the document's text in characters."""
     path: str
     encoding: str
+    source: str = ""
+    """The source (index.sources) the document belongs to; empty in older indexes."""
+    passages: int = 0
+    """Passages split from it (0 in indexes from before the count was kept)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,14 @@ class Manifest:
     vector_index: dict[str, Any] | None = None
     """The FAISS index's kind, factory description and tuned search parameter
     (index.ann.VectorIndexSpec); None in indexes from before the choice existed: flat."""
+    sources: tuple[SourceRecord, ...] = ()
+    """The files and folders indexed (index.sources); empty in indexes from before sources
+    were recorded, whose documents each count as a source (see `index_sources`)."""
+
+    def index_sources(self) -> tuple[SourceRecord, ...]:
+        if self.sources or not self.documents:
+            return self.sources
+        return legacy_sources({d.id: _record_document(d) for d in self.documents}, self.built_at)
 
     @property
     def vector_index_spec(self) -> VectorIndexSpec:
@@ -260,9 +273,7 @@ def load_index(index_dir: Path) -> PassageIndex:
         if text is None or hashlib.sha256(text.encode("utf-8")).hexdigest() != record.sha256:
             raise IndexStoreError(f"index in {index_dir}: text of {record.id} is missing or altered; {rebuild}")
         try:
-            documents[record.id] = with_source_fields(
-                Document(record.id, text, record.sha256, Path(record.path), record.encoding), row
-            )
+            documents[record.id] = with_source_fields(_record_document(record, text), row)
         except (ValueError, TypeError) as error:
             raise IndexStoreError(f"index in {index_dir}: bad source map of {record.id} ({_first_line(error)}); {rebuild}") from None
     try:
@@ -287,6 +298,13 @@ def load_index(index_dir: Path) -> PassageIndex:
         manifest, documents, sentences, passages, flat,
         sentence_vectors, reference_vectors.astype(np.float32), lexical, exact,
     )
+
+
+def _record_document(record: DocumentRecord, text: str = "") -> Document:
+    """A manifest's document (its text from documents.jsonl); in an index from before sources
+    were recorded, each document is its own source."""
+    source = record.source or absolute(record.path)
+    return Document(record.id, text, record.sha256, Path(record.path), record.encoding, source=source)
 
 
 def _span(kind: type, row: dict, documents: dict[str, Document], with_ids: bool) -> Any:
@@ -327,6 +345,7 @@ def _read_manifest(snapshot: Path) -> Manifest:
         )
     try:
         raw["documents"] = tuple(DocumentRecord(**d) for d in raw["documents"])
+        raw["sources"] = tuple(SourceRecord(**d) for d in raw.get("sources", ()))
         return Manifest(**raw)
     except (TypeError, KeyError):
         raise IndexStoreError(f"index manifest in {snapshot} is incomplete; rebuild it with `qa index PATH...`") from None

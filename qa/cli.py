@@ -82,17 +82,19 @@ def _settings(**overrides: object):
 
 @app.command("index")
 def index_command(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders of .txt, .md, .html and .pdf documents (default: seeds/).", show_default=False)] = None,
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders of .txt, .md, .html and .pdf documents to add or refresh (default: refresh every indexed source; the first time, seeds/).", show_default=False)] = None,
+    remove: Annotated[Optional[list[Path]], typer.Option("--remove", metavar="PATH", help="Drop an indexed source (see `qa sources`). Repeatable.", show_default=False)] = None,
     index_dir: IndexDirOption = None,
     model: ModelOption = None,
     engine: EngineOption = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed every document again instead of reusing unchanged ones.")] = False,
     vector_index: Annotated[Optional[str], typer.Option("--vector-index", help="FAISS index: auto (by corpus size), flat, hnsw, hnsw-sq8, ivf-sq8 or ivf-pq4fs [env: QA_VECTOR_INDEX].", show_default=False)] = None,
 ) -> None:
-    """Build or update the index from documents (the previous index stays live until the new
-    one is complete; unchanged documents are not embedded again)."""
+    """Add or refresh files and folders in the index; every other indexed source stays. The
+    previous index stays live until the new one is complete; unchanged documents are not
+    embedded again."""
     with _errors_to_exit_codes():
-        from qa.factory import DEFAULT_DOCUMENTS, index_documents
+        from qa.factory import index_documents
         from qa.render import progress_reporter, safe_inline, stderr_console
 
         settings = _settings(index_dir=index_dir, model=model, engine=engine, vector_index=vector_index)
@@ -102,7 +104,9 @@ def index_command(
             console.print(f"qa: warning: {safe_inline(message)}", markup=False, highlight=False, soft_wrap=True)
 
         with progress_reporter() as progress:
-            report = index_documents(settings, list(paths or [DEFAULT_DOCUMENTS]), progress, warn, rebuild)
+            report = index_documents(settings, list(paths or []), progress, warn, rebuild, list(remove or []))
+        for source in report.removed_sources:
+            console.print(f"removed source {safe_inline(source)}", markup=False, highlight=False, soft_wrap=True)
         changes = report.changes
         console.print(
             f"{changes.added} added, {changes.changed} changed, {changes.removed} removed, "
@@ -116,6 +120,25 @@ def index_command(
             f"-> {safe_inline(str(report.index_dir))}",
             markup=False, highlight=False, soft_wrap=True,
         )
+
+
+@app.command("sources")
+def sources_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the sources as one JSON array.")] = False,
+    index_dir: IndexDirOption = None,
+) -> None:
+    """List the indexed files and folders: documents, passages, when last indexed."""
+    with _errors_to_exit_codes():
+        from index.sources import summarize_sources
+        from index.store import read_manifest
+        from qa.render import print_sources
+
+        manifest = read_manifest(_settings(index_dir=index_dir).index_dir)
+        summaries = summarize_sources(manifest.index_sources(), manifest.documents)
+        if as_json:
+            sys.stdout.write(json.dumps([s.to_json() for s in summaries], ensure_ascii=False) + "\n")
+        else:
+            print_sources(summaries)
 
 
 @app.command("ask")

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from index.documents import Document, load_documents
+from index.documents import Document, load_documents, load_source
 from index.encoders import DEFAULT_MODEL_ID, Encoder, ProgressCallback, load_encoder
-from index.errors import IndexStoreError, UsageError
+from index.errors import DocumentError, IndexStoreError, UsageError
 from index.build import BuildChanges, build_index_incrementally
+from index.sources import merge_documents, plan_update
 from index.store import (
     FORMAT_VERSION, PassageIndex, build_lock, index_exists, load_index, read_manifest, save_index,
 )
@@ -37,6 +38,7 @@ class IndexReport:
     engine: str
     vector_index: str
     """The FAISS index kind built (index.ann)."""
+    removed_sources: tuple[str, ...] = ()
 
 
 def index_documents(
@@ -45,28 +47,58 @@ def index_documents(
     progress: ProgressCallback | None = None,
     warn: Callable[[str], None] | None = None,
     rebuild: bool = False,
+    remove: list[Path] | None = None,
 ) -> IndexReport:
-    """Load, split, embed and save `paths` as the index in `settings.index_dir`. Documents
-    whose content is unchanged since the previous index reuse its vectors unless `rebuild`."""
+    """Add or refresh `paths` in the index in `settings.index_dir`, keeping every other
+    source's documents, after dropping the sources in `remove`; with neither, refresh every
+    source (the first time: ./seeds). Documents whose content is unchanged reuse their vectors
+    unless `rebuild`. Nothing is written unless every named path loads."""
     started = time.perf_counter()
-    documents = load_documents(paths, int(settings.max_document_mb * 1e6), warn)
     model_id = settings.model or DEFAULT_MODEL_ID
+    max_bytes = int(settings.max_document_mb * 1e6)
     # Lazy: when every document is unchanged, nothing is embedded and the model never loads.
     encoder = load_encoder(
         model_id, settings.engine, settings.cache_dir, for_queries=False, progress=progress, lazy=True
     )
     background = reference_vectors(encoder, settings.cache_dir, progress)
+
     def waiting() -> None:
         if warn:
             warn(f"another `qa index` is writing {settings.index_dir}; waiting for it to finish")
 
     with build_lock(settings.index_dir, waiting):
-        previous = None if rebuild else _previous_index(settings.index_dir, encoder.model_id)
+        previous = _previous_index(settings.index_dir)
+        if previous is None and index_exists(settings.index_dir) and warn:
+            warn(f"the index in {settings.index_dir} cannot be read; building it from the paths given")
+        known = previous.manifest.index_sources() if previous else ()
+        if not paths and not remove and previous is None:
+            if not DEFAULT_DOCUMENTS.is_dir():
+                raise UsageError("nothing is indexed yet; name the files or folders: `qa index PATH...`")
+            paths = [DEFAULT_DOCUMENTS]
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        plan = plan_update(known, previous.documents if previous else {}, paths, list(remove or []), now)
+        loaded: list[Document] = []
+        for read in plan.reads:
+            try:
+                loaded += load_source(read.path, read.root, max_bytes, warn, source=read.source)
+            except DocumentError as error:
+                if paths:  # a path the user named must load
+                    raise
+                if warn:
+                    warn(f"kept {read.source} as it was: {error}")
+                loaded += [d for d in previous.documents.values() if d.source == read.source]
+        if warn:
+            for path in plan.missing:
+                warn(f"{path} is gone; its documents stay indexed until `qa index --remove {path}`")
+        documents = merge_documents(plan.kept, loaded)
+        reusable = None if rebuild or previous is None or previous.manifest.model_id != encoder.model_id else previous
         kind = None if settings.vector_index == "auto" else settings.vector_index
         index, changes = build_index_incrementally(
-            documents, encoder, progress=progress, reference_vectors=background, previous=previous,
-            vector_index_kind=kind,
+            documents, encoder, progress=progress, reference_vectors=background, previous=reusable,
+            vector_index_kind=kind, sources=plan.sources,
         )
+        if previous is not None and reusable is None:  # counted against the previous index all the same
+            changes = replace(changes, removed=sum(1 for i in previous.documents if i not in index.documents))
         save_index(index, settings.index_dir)
     return IndexReport(
         changes=changes,
@@ -79,19 +111,19 @@ def index_documents(
         model_id=encoder.model_id,
         engine=encoder.engine,
         vector_index=index.manifest.vector_index_spec.kind,
+        removed_sources=plan.removed,
     )
 
 
-def _previous_index(index_dir: Path, model_id: str) -> PassageIndex | None:
-    """The current index when its vectors can be reused (same model, readable), else None."""
+def _previous_index(index_dir: Path) -> PassageIndex | None:
+    """The current index, or None when there is none or it cannot be read (it is rebuilt
+    from the paths given)."""
     if not index_exists(index_dir):
         return None
     try:
-        if read_manifest(index_dir).model_id != model_id:
-            return None
         return load_index(index_dir)
     except IndexStoreError:
-        return None  # damaged or another format: rebuilt from scratch
+        return None
 
 
 def open_index(settings: Settings, progress: ProgressCallback | None = None) -> PassageIndex:
@@ -106,6 +138,8 @@ def open_index(settings: Settings, progress: ProgressCallback | None = None) -> 
         if progress:
             progress(stage, 1.0)
     manifest = read_manifest(settings.index_dir)
+    if not manifest.documents:
+        raise IndexStoreError(f"the index in {settings.index_dir} holds no documents; add some with `qa index PATH...`")
     if settings.model and settings.model != manifest.model_id:
         raise IndexStoreError(
             f"the index was built with {manifest.model_id}, not {settings.model}; "

@@ -141,3 +141,22 @@ def progress_reporter() -> Iterator[ProgressCallback]:
     finally:
         if progress.live.is_started:
             progress.stop()
+
+
+def print_sources(summaries, console: Console | None = None) -> None:
+    """The indexed sources as a table (paths are data: never markup)."""
+    from rich.table import Table
+
+    console = console or stdout_console()
+    if not summaries:
+        console.print(Text("No sources indexed."))
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for name, justify in (("source", "left"), ("documents", "right"), ("passages", "right"), ("indexed (UTC)", "left")):
+        table.add_column(name, justify=justify, no_wrap=name != "source", overflow="fold")
+    for s in summaries:
+        path = Text(safe_inline(s.path))
+        if not s.exists:
+            path.append("  (gone)", style="bold red")
+        table.add_row(path, Text(str(s.documents)), Text(str(s.passages)), Text(s.indexed_at.replace("T", " ").rstrip("Z")))
+    console.print(table)
