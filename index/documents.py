@@ -175,6 +175,16 @@ def load_document(path: Path, root: Path | None = None) -> Document:
     )
 
 
+def check_document_path(path: Path) -> None:
+    """Raise DocumentError unless `path` is a folder or a file of a kind qa reads."""
+    if path.is_dir():
+        return
+    if not path.is_file():
+        raise DocumentError(f"{path}: no such file or directory")
+    if not path.name.lower().endswith(SUPPORTED_SUFFIXES):
+        raise DocumentError(f"{path}: not a document qa reads (.txt, .md, .markdown, .html, .htm, .pdf)")
+
+
 def find_document_files(path: Path) -> list[Path]:
     """The supported files under `path` (itself if a file), recursively, sorted by path."""
     if path.is_file():
@@ -229,12 +239,11 @@ def load_source(
     than `max_bytes`, no text) are skipped and reported through `warn`, so one bad file does
     not stop a folder from being indexed.
     """
+    check_document_path(path)
     files = find_document_files(path)
     if not files and path.is_dir():
         raise DocumentError(f"{path}: no .txt, .md, .html or .pdf files in this folder")
     explicit = path.is_file()
-    if explicit and not path.name.lower().endswith(SUPPORTED_SUFFIXES):
-        raise DocumentError(f"{path}: not a document qa reads (.txt, .md, .markdown, .html, .htm, .pdf)")
     documents = []
     for file_path in files:
         try:

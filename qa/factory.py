@@ -17,12 +17,12 @@ from index.store import (
     FORMAT_VERSION, PassageIndex, build_lock, index_exists, load_index, read_manifest, save_index,
 )
 from qa.answerer import Answerer
+from qa.preflight import DEFAULT_DOCUMENTS
 from qa.reading.types import Reader
 from qa.reference import reference_vectors
 from qa.retrieval import Retriever
 from qa.settings import Settings
 
-DEFAULT_DOCUMENTS = Path("seeds")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from qa.cli import app
+from citeqa.cli import app
 
 runner = CliRunner()
 DOC = "北京工厂当前月产能2.5万辆。第二工厂四月起阶段性投产。\nThe second factory opens in April."
@@ -112,7 +112,7 @@ def test_help_does_not_import_heavy_libraries():
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from qa.cli import app\n"
+        "from citeqa.cli import app\n"
         "result = CliRunner().invoke(app, ['--help'])\n"
         "assert result.exit_code == 0\n"
         "result = CliRunner().invoke(app, ['ask', '--top-k', 'x', 'q'])\n"

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import SEED_DIR
-from qa.cli import app
+from citeqa.cli import app
 from qa.factory import index_documents, open_answerer
 from qa.settings import Settings
 

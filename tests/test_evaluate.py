@@ -12,7 +12,7 @@ from index.build import build_index
 from qa.reading.heuristic.abstention import AbstentionModel
 from conftest import make_answerer
 from qa.reading.heuristic import AnswerPolicy
-from qa.cli import app
+from citeqa.cli import app
 from qa.evaluate import evaluate
 from qa.gold import GoldQuestion
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from qa.cli import app
+from citeqa.cli import app
 from qa.follow_up import is_follow_up, resolve_follow_up
 
 

@@ -17,7 +17,7 @@ from index.html_text import extract_html
 from index.markdown_text import extract_markdown
 from index.passages import split_sentence_spans
 from index.source_map import ExtractedText, SourceMap
-from qa.cli import app
+from citeqa.cli import app
 
 runner = CliRunner()
 

@@ -28,7 +28,7 @@ from qa.reading.heuristic.abstention import AbstentionModel
 from conftest import make_answerer
 from qa.answerer import Answerer
 from qa.reading.heuristic import AnswerPolicy
-from qa.cli import app
+from citeqa.cli import app
 
 runner = CliRunner()
 GOOD = "北京工厂当前月产能2.5万辆。第二工厂四月起阶段性投产。\n"

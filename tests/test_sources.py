@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from index.store import load_index
-from qa.cli import app
+from citeqa.cli import app
 
 runner = CliRunner()
 

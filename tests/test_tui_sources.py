@@ -113,10 +113,11 @@ def test_qa_chat_hands_the_app_a_loader_and_an_indexer(tmp_path, fake_encoder, m
     """The CLI composes: settings, then a loader (and an indexer for PATHs) for the app."""
     from typer.testing import CliRunner
 
-    from qa.cli import app as cli
+    from citeqa.cli import app as cli
 
     started: list[ChatApp] = []
     monkeypatch.setattr(ChatApp, "run", lambda self, **kwargs: started.append(self))
+    monkeypatch.setattr("citeqa.chat.has_terminal", lambda: True)
     corpus = tmp_path / "docs"
     corpus.mkdir()
     (corpus / "factory.txt").write_text(DOC, encoding="utf-8")

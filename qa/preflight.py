@@ -1,0 +1,26 @@
+"""Checks that answer at once, before a full-screen UI opens: do the named paths exist and can
+they be indexed, is the index there and readable. Loads no model and no index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.documents import check_document_path
+from index.errors import IndexStoreError
+from index.store import index_exists, read_manifest
+from qa.settings import Settings
+
+DEFAULT_DOCUMENTS = Path("seeds")
+
+
+def check_chat_arguments(settings: Settings, paths: list[Path]) -> None:
+    """Raise the error `qa index PATH...` / `open_index` would raise later, now."""
+    for path in paths:
+        check_document_path(path)
+    if not index_exists(settings.index_dir):
+        if not paths and not DEFAULT_DOCUMENTS.is_dir():
+            raise IndexStoreError(f"no index in {settings.index_dir}; build one with `qa index PATH` or start `qa chat PATH...`")
+        return
+    manifest = read_manifest(settings.index_dir)
+    if not paths and not manifest.documents:
+        raise IndexStoreError(f"the index in {settings.index_dir} holds no documents; add some with `qa index PATH...`")
