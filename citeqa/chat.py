@@ -49,7 +49,7 @@ def chat_command(
                 f"{report.sentences} sentences in {report.seconds:.1f} s -> {report.index_dir}"
             )
 
-        ChatApp(load_answerer, index_paths if paths else None, settings.top_k).run()
+        ChatApp(load_answerer, index_paths if paths else None, settings.top_k, settings.exports_dir).run()
 
 
 def has_terminal() -> bool:

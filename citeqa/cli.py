@@ -27,10 +27,30 @@ app = typer.Typer(
     name="qa",
     help="Ask questions about your documents; every answer sentence is quoted from them and cited.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("citeqa")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            number = "unknown"
+        sys.stdout.write(f"qa (citeqa) {number}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    show_version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Ask questions about your documents; every answer sentence is quoted from them and cited."""
+
 
 @app.command("index")
 def index_command(
@@ -172,6 +192,8 @@ def eval_command(
                 value = report.metric(name)
             except KeyError:
                 raise UsageError(f"--fail-under: unknown metric {name!r}") from None
+            except ValueError as error:
+                raise UsageError(f"--fail-under: {error}") from None
             if value < minimum:
                 failed.append(f"{name} {value:.4g} < {minimum:g}")
         if failed:

@@ -11,10 +11,10 @@ from qa.render import safe_inline
 
 ROWS = [
     ("questions", lambda s: f"{s.questions}"),
-    ("passage recall@1", lambda s: f"{s.recall_at_1:.3f}"),
-    ("passage recall@3", lambda s: f"{s.recall_at_3:.3f}"),
-    ("passage recall@5", lambda s: f"{s.recall_at_5:.3f}"),
-    ("passage MRR@10", lambda s: f"{s.mrr_at_10:.3f}"),
+    ("passage recall@1", lambda s: _rate(s.recall_at_1)),
+    ("passage recall@3", lambda s: _rate(s.recall_at_3)),
+    ("passage recall@5", lambda s: _rate(s.recall_at_5)),
+    ("passage MRR@10", lambda s: _rate(s.mrr_at_10)),
     ("answer hit", lambda s: f"{s.hit:.3f}"),
     ("short answer EM", lambda s: f"{s.em:.1f}"),
     ("short answer F1", lambda s: f"{s.f1:.1f}"),
@@ -28,6 +28,10 @@ ROWS = [
     ("latency p50 ms", lambda s: f"{s.latency_p50_ms:.0f}"),
     ("latency p95 ms", lambda s: f"{s.latency_p95_ms:.0f}"),
 ]
+
+
+def _rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def scores_table(report: EvaluationReport) -> Table:
@@ -63,6 +67,12 @@ def print_report(report: EvaluationReport, console: Console) -> None:
         f"short answers given: {overall.short_answers} of {overall.answerable} answerable "
         "(EM/F1 count a missing short answer as 0)", highlight=False, markup=False,
     )
+    if overall.retrieval_judged < overall.answerable:
+        console.print(
+            f"passage recall and MRR: over {overall.retrieval_judged} of {overall.answerable} answerable questions "
+            "(the others name no document and carry no evidence, so relevance cannot be judged)",
+            highlight=False, markup=False,
+        )
     failures = report.failures
     console.print(Text(f"\nfailures ({len(failures)} of {overall.questions})", style="bold"))
     for result in failures:

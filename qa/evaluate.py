@@ -36,6 +36,9 @@ class QuestionResult:
     short_answer: str | None
     relevant_rank: int | None
     """1-based rank of the first relevant passage among the top RETRIEVAL_DEPTH (None: none)."""
+    retrieval_judged: bool
+    """False when relevance cannot be judged: the question names no document and carries no
+    evidence. Such questions are left out of recall and MRR, never counted as misses."""
     hit: bool
     citations_valid: bool
     citations_supported: bool | None
@@ -56,10 +59,13 @@ class QuestionResult:
 class Scores:
     questions: int
     answerable: int
-    recall_at_1: float
-    recall_at_3: float
-    recall_at_5: float
-    mrr_at_10: float
+    retrieval_judged: int
+    """Answerable questions whose passage relevance can be judged (the recall denominator)."""
+    recall_at_1: float | None
+    """None when no question's relevance can be judged (see `retrieval_judged`)."""
+    recall_at_3: float | None
+    recall_at_5: float | None
+    mrr_at_10: float | None
     hit: float
     """Share of answerable questions whose answer contains a gold answer."""
     em: float
@@ -90,10 +96,14 @@ class EvaluationReport:
         return [r for r in self.results if r.failed]
 
     def metric(self, name: str) -> float:
+        """The overall value of a metric; KeyError for an unknown name, ValueError for one that
+        cannot be computed on this gold set."""
         key = METRIC_ALIASES.get(name, name)
-        value = getattr(self.overall, key, None)
-        if not isinstance(value, (int, float)):
+        if key not in Scores.__dataclass_fields__:
             raise KeyError(name)
+        value = getattr(self.overall, key)
+        if value is None:
+            raise ValueError(f"{name} cannot be computed: no question names its document or carries evidence")
         return float(value)
 
     def to_json(self) -> dict[str, Any]:
@@ -147,7 +157,8 @@ def _score_question(
     evidence_spans = _evidence_spans(item, documents)
     ranked = answerer.retrieve(item.question, RETRIEVAL_DEPTH) if item.question.strip() else []
     relevant_rank = None
-    if item.answerable:
+    judged = bool(item.evidence or item.doc)
+    if item.answerable and judged:
         for rank, hit in enumerate(ranked, start=1):
             if _relevant(hit.doc, hit.start, hit.end, item, evidence_spans):
                 relevant_rank = rank
@@ -178,6 +189,7 @@ def _score_question(
         abstained=answer.abstained,
         short_answer=short,
         relevant_rank=relevant_rank,
+        retrieval_judged=judged,
         hit=item.answerable and answer_hit(answer_text, item.answers),
         citations_valid=valid,
         citations_supported=supported,
@@ -188,15 +200,16 @@ def _score_question(
 
 
 def _evidence_spans(item: GoldQuestion, documents: dict[str, Document]) -> list[tuple[str, int, int]]:
+    """Where the evidence occurs: in the question's document, or in any document when the
+    question names none."""
     spans = []
-    document = documents.get(item.doc)
-    if document is None:
-        return spans
-    for evidence in item.evidence:
-        start = document.text.find(evidence)
-        while start >= 0 and evidence:
-            spans.append((item.doc, start, start + len(evidence)))
-            start = document.text.find(evidence, start + 1)
+    searched = [documents[item.doc]] if item.doc in documents else [] if item.doc else list(documents.values())
+    for document in searched:
+        for evidence in item.evidence:
+            start = document.text.find(evidence)
+            while start >= 0 and evidence:
+                spans.append((document.id, start, start + len(evidence)))
+                start = document.text.find(evidence, start + 1)
     return spans
 
 
@@ -216,7 +229,7 @@ def _overlap(a_start: int, a_end: int, b_start: int, b_end: int) -> int:
 
 def summarise(results: Sequence[QuestionResult]) -> Scores:
     answerable = [r for r in results if r.answerable]
-    ranks = [r.relevant_rank for r in answerable]
+    ranks = [r.relevant_rank for r in answerable if r.retrieval_judged]
     answered = [r for r in results if not r.abstained]
     supported = [r.citations_supported for r in answerable if r.citations_supported is not None]
     abstention = abstention_scores([r.answerable for r in results], [r.abstained for r in results])
@@ -225,10 +238,11 @@ def summarise(results: Sequence[QuestionResult]) -> Scores:
     return Scores(
         questions=len(results),
         answerable=len(answerable),
-        recall_at_1=recall_at(ranks, 1),
-        recall_at_3=recall_at(ranks, 3),
-        recall_at_5=recall_at(ranks, 5),
-        mrr_at_10=mrr_at(ranks, 10),
+        retrieval_judged=len(ranks),
+        recall_at_1=recall_at(ranks, 1) if ranks else None,
+        recall_at_3=recall_at(ranks, 3) if ranks else None,
+        recall_at_5=recall_at(ranks, 5) if ranks else None,
+        mrr_at_10=mrr_at(ranks, 10) if ranks else None,
         hit=sum(r.hit for r in answerable) / len(answerable) if answerable else 0.0,
         em=statistics.fmean([r.em for r in answerable]) if answerable else 0.0,
         f1=statistics.fmean([r.f1 for r in answerable]) if answerable else 0.0,

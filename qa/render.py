@@ -55,8 +55,14 @@ def answer_text(answer: Answer) -> Text:
     return text
 
 
+PLAIN_QUOTE_MARKS = ("«", "»")
+"""Around the quoted sentence inside its passage when output is not a terminal (no colours)."""
+
+
 def print_answer(answer: Answer, console: Console | None = None) -> None:
     console = console or stdout_console()
+    if answer.resolved_question:
+        console.print(Text(f"Read as: {safe_inline(answer.resolved_question)}", style="dim"), soft_wrap=True)
     if answer.short_answer is not None:
         short = Text("Short answer: ", style="bold")
         short.append(literal(answer.short_answer), style=SHORT_STYLE)
@@ -78,7 +84,12 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
         before, after = ("", "") if hit is None else _paragraph_context(hit.text, citation.start - hit.start, citation.end - hit.start)
         context = Text("    ")
         context.append(literal(before), style="dim")
+        plain = not console.is_terminal or console.no_color
+        if plain and (before or after):
+            context.append(PLAIN_QUOTE_MARKS[0])
         context.append_text(_quote(citation, answer))
+        if plain and (before or after):
+            context.append(PLAIN_QUOTE_MARKS[1])
         context.append(literal(after), style="dim")
         console.print(context, soft_wrap=True)
 

@@ -23,10 +23,10 @@ def _default_cache_dir() -> Path:
     return Path(user_cache_dir(APP_NAME))
 
 
-def _default_index_dir() -> Path:
+def _default_data_dir() -> Path:
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir(APP_NAME)) / "index"
+    return Path(user_data_dir(APP_NAME))
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,17 @@ class Settings:
     vector_index: str = "auto"
     """FAISS index kind for `qa index` (`QA_VECTOR_INDEX`, `--vector-index`): `auto` chooses
     by corpus size; or one of index.ann.INDEX_KINDS."""
+    data_dir: Path = Path(".")
+    """The user's data directory (`QA_DATA_DIR`; default the platform's, e.g.
+    ~/.local/share/citeqa): the default home of the index, the chat history and exports."""
+    exports_dir: Path = Path(".")
+    """Where the chat writes exported conversations (`QA_EXPORTS_DIR`; default
+    `<data_dir>/exports`)."""
+
+    @property
+    def history_path(self) -> Path:
+        """The SQLite database of conversations and `qa ask` questions (qa.history)."""
+        return self.data_dir / "history.sqlite3"
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -63,8 +74,9 @@ class Settings:
             raise UsageError(f"QA_MAX_DOCUMENT_MB must be a number, not {max_mb!r}") from None
         if not top_k.isdigit() or int(top_k) < 1:
             raise UsageError(f"QA_TOP_K must be a positive integer, not {top_k!r}")
+        data_dir = Path(env["QA_DATA_DIR"]) if env.get("QA_DATA_DIR") else _default_data_dir()
         settings = cls(
-            index_dir=Path(env["QA_INDEX_DIR"]) if env.get("QA_INDEX_DIR") else _default_index_dir(),
+            index_dir=Path(env["QA_INDEX_DIR"]) if env.get("QA_INDEX_DIR") else data_dir / "index",
             cache_dir=Path(env["QA_CACHE_DIR"]) if env.get("QA_CACHE_DIR") else _default_cache_dir(),
             model=env.get("QA_MODEL") or None,
             engine=env.get("QA_ENGINE") or "auto",
@@ -73,6 +85,8 @@ class Settings:
             reader=env.get("QA_READER") or "trained",
             vector_index=env.get("QA_VECTOR_INDEX") or "auto",
             max_document_mb=max_document_mb,
+            data_dir=data_dir,
+            exports_dir=Path(env["QA_EXPORTS_DIR"]) if env.get("QA_EXPORTS_DIR") else data_dir / "exports",
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         settings = replace(settings, **given)

@@ -60,6 +60,8 @@ def isolated_dirs(tmp_path_factory, monkeypatch):
     """Point the index and model cache away from the user's directories."""
     base = tmp_path_factory.mktemp("qa-home")
     monkeypatch.setenv("QA_INDEX_DIR", str(base / "index"))
+    monkeypatch.setenv("QA_DATA_DIR", str(base / "data"))
+    monkeypatch.delenv("QA_EXPORTS_DIR", raising=False)
     monkeypatch.setenv("QA_CACHE_DIR", os.environ.get("QA_TEST_CACHE_DIR") or str(base / "cache"))
     for name in ("QA_MODEL", "QA_ENGINE", "QA_TOP_K", "QA_RETRIEVER", "QA_READER"):
         monkeypatch.delenv(name, raising=False)

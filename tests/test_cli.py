@@ -32,6 +32,12 @@ def test_index_then_ask_prints_answer_and_sources(corpus: Path, fake_encoder):
     assert "factory.txt" in result.output
 
 
+def test_piped_output_marks_the_quote_inside_its_passage(corpus: Path, fake_encoder):
+    runner.invoke(app, ["index", str(corpus)])
+    text = runner.invoke(app, ["ask", "第二工厂什么时候投产？"]).stdout  # not a terminal: no colours
+    assert "    北京工厂当前月产能2.5万辆。«第二工厂四月起阶段性投产。»\n" in text
+
+
 def test_ask_json_shape_and_exact_quotes(corpus: Path, fake_encoder):
     runner.invoke(app, ["index", str(corpus)])
     result = runner.invoke(app, ["ask", "--json", "--top-k", "2", "第二工厂什么时候投产？"])

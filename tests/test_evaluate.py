@@ -95,3 +95,34 @@ def test_relevance_when_a_passage_cuts_the_evidence(tmp_path: Path):
     gold_far = [GoldQuestion("f", "第5句话讲的是什么？", ("x",), (sentences[11],), True, "factoid", "long.txt")]
     far = evaluate(answerer, gold_far, {d.id: d for d in documents}).results[0]
     assert far.relevant_rank is None or far.relevant_rank > 1
+
+
+def _rewrite_gold(corpus: Path, change) -> None:
+    rows = [json.loads(line) for line in (corpus / "gold.jsonl").read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        change(row)
+    (corpus / "gold.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_evidence_without_a_document_is_found_in_any_document(corpus: Path, fake_encoder):
+    _rewrite_gold(corpus, lambda row: row.pop("doc"))
+    result = runner.invoke(app, ["eval", "gold.jsonl", "--docs", "docs", "--json"])
+    assert result.exit_code == 0, result.output
+    overall = json.loads(result.stdout)["overall"]
+    assert overall["retrieval_judged"] == 2 and overall["recall_at_5"] == 1.0
+    assert overall["citation_support"] == 1.0
+
+
+def test_recall_that_cannot_be_judged_is_not_a_silent_zero(corpus: Path, fake_encoder):
+    def strip(row: dict) -> None:
+        row.pop("doc")
+        row["evidence"] = []
+
+    _rewrite_gold(corpus, strip)
+    result = runner.invoke(app, ["eval", "gold.jsonl", "--docs", "docs", "--json"])
+    overall = json.loads(result.stdout)["overall"]
+    assert overall["retrieval_judged"] == 0 and overall["recall_at_5"] is None and overall["mrr_at_10"] is None
+    text = runner.invoke(app, ["eval", "gold.jsonl", "--docs", "docs"]).output
+    assert "n/a" in text and "over 0 of 2 answerable questions" in text
+    result = runner.invoke(app, ["eval", "gold.jsonl", "--docs", "docs", "--fail-under", "recall@5=0.5"])
+    assert result.exit_code == 2 and "cannot be computed" in result.output

@@ -40,3 +40,6 @@ def test_ask_context_answers_the_follow_up(tmp_path: Path, fake_encoder):
     assert "3.7万辆" in data["answer"]
     assert data["resolved_question"] == "第二工厂的月产能是多少？"
     assert data["question"] == "那第二工厂呢？"
+    text = runner.invoke(app, ["ask", "--context", "北京工厂的月产能是多少？", "那第二工厂呢？"]).stdout
+    assert text.splitlines()[0] == "Read as: 第二工厂的月产能是多少？"
+    assert "Read as" not in runner.invoke(app, ["ask", "北京工厂的月产能是多少？"]).stdout

@@ -185,11 +185,10 @@ async def test_copy_puts_the_answer_and_numbered_sources_on_the_clipboard(settin
 
 
 @pytest.mark.asyncio
-async def test_export_writes_markdown_with_citations(settings, tmp_path, monkeypatch):
-    out = tmp_path / "out"
-    out.mkdir()
-    monkeypatch.chdir(out)
-    app = ChatApp(loader_for(settings))
+async def test_export_writes_markdown_with_citations_in_the_exports_folder(settings, tmp_path, monkeypatch):
+    out = tmp_path / "data" / "exports"  # created on the first export
+    monkeypatch.chdir(tmp_path)
+    app = ChatApp(loader_for(settings), exports_dir=out)
     notices: list[str] = []
     async with app.run_test(size=(120, 35)) as pilot:
         await wait_ready(pilot)
@@ -206,6 +205,7 @@ async def test_export_writes_markdown_with_citations(settings, tmp_path, monkeyp
         for citation in first.citations:
             assert f"{citation.n}. `corpus/factory.txt, {citation.location}`\n   > {citation.text}" in markdown
         assert "## Where is Mars?" in markdown
+        assert not list(tmp_path.glob("qa-chat-*.md"))  # nothing in the working directory
 
 
 @pytest.mark.asyncio

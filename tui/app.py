@@ -60,15 +60,19 @@ class ChatApp(App[None], inherit_bindings=False):
         ("Ctrl+N", "new chat (clear the conversation)"),
         ("Ctrl+S", "focus the sources"),
         ("Ctrl+Y", "copy the selected answer with its sources"),
-        ("Ctrl+E", "export the conversation as Markdown (qa-chat-*.md here)"),
+        ("Ctrl+E", "export the conversation as Markdown (qa-chat-*.md in the exports folder)"),
         ("Ctrl+P", "command palette (theme: light or dark)"),
         ("F1 or ?", "this help"),
         ("Ctrl+Q", "quit"),
     ]
 
-    def __init__(self, loader: Loader, indexer: Indexer | None = None, top_k: int = 5) -> None:
+    def __init__(
+        self, loader: Loader, indexer: Indexer | None = None, top_k: int = 5, exports_dir: Path | None = None,
+    ) -> None:
         super().__init__()
         self.loader = loader
+        self.exports_dir = exports_dir or Path.cwd()
+        """Where Ctrl+E writes (Settings.exports_dir; created on the first export)."""
         self.indexer = indexer
         self.top_k = top_k
         self.answerer: Any = None
@@ -236,7 +240,8 @@ class ChatApp(App[None], inherit_bindings=False):
             self.notify("Nothing to export yet: ask a question first.", severity="warning")
             return
         try:
-            path = write_markdown(self.conversation, Path.cwd(), datetime.now())
+            self.exports_dir.mkdir(parents=True, exist_ok=True)
+            path = write_markdown(self.conversation, self.exports_dir, datetime.now())
         except OSError as error:
             self.notify(f"Export failed: {error.strerror or error}", severity="error")
             return

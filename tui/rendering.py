@@ -37,7 +37,14 @@ def question_content(question: str) -> Content:
 def answer_content(answer: Answer) -> Content:
     """The answer text with its `[n]` markers styled and clickable. The markers are found
     from the citations (each cited sentence is followed by its marker), so a `[3]` inside a
-    quoted sentence stays plain text."""
+    quoted sentence stays plain text. A follow-up shows first the question it was read as."""
+    content = _answer_body(answer)
+    if answer.resolved_question:
+        return Content.assemble(Content(f"Read as: {safe_inline(answer.resolved_question)}").stylize(DIM_STYLE), "\n", content)
+    return content
+
+
+def _answer_body(answer: Answer) -> Content:
     if answer.abstained:
         return Content.assemble(
             Content(literal(answer.answer)).stylize("italic"),
