@@ -124,8 +124,10 @@ def ask_command(
     index_dir: IndexDirOption = None,
     model: ModelOption = None,
     engine: EngineOption = None,
+    no_log: Annotated[bool, typer.Option("--no-log", help="Do not record the question and answer in the history (qa log).")] = False,
 ) -> None:
-    """Answer a question with sentences quoted from the documents, each cited."""
+    """Answer a question with sentences quoted from the documents, each cited (and logged:
+    see qa log)."""
     with errors_to_exit_codes():
         from qa.factory import open_answerer
         from qa.render import print_answer, progress_reporter
@@ -137,10 +139,13 @@ def ask_command(
             raise UsageError("the question is empty")
         with progress_reporter() as progress:
             answerer = open_answerer(settings, progress)
+        log = None if no_log else _AskLog(settings.history_path)
         if question == "-":
-            _answer_stdin_lines(answerer, settings.top_k)
+            _answer_stdin_lines(answerer, settings.top_k, log)
             return
         answer = answerer.ask(question, settings.top_k, context=context)
+        if log:
+            log.record(answer)
         if as_json:
             sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
         else:
@@ -223,23 +228,52 @@ def _default_gold() -> Path:
     return found[0]
 
 
-def _answer_stdin_lines(answerer, top_k: int) -> None:
+class _AskLog:
+    """`qa ask` answers into the history, one conversation per command; a history that
+    cannot be written is a warning, never a failed answer."""
+
+    def __init__(self, path: Path) -> None:
+        from qa.history import History
+
+        self._history = History(path)
+        self._conversation: int | None = None
+        self._broken = False
+
+    def record(self, answer) -> None:
+        if self._broken:
+            return
+        try:
+            self._conversation, _ = self._history.record(self._conversation, answer, origin="ask")
+        except QAError as error:
+            self._broken = True
+            from qa.render import safe_inline
+
+            sys.stderr.write(f"qa: warning: not logged: {safe_inline(str(error))}\n")
+
+
+def _answer_stdin_lines(answerer, top_k: int, log: _AskLog | None) -> None:
     """One JSON object per non-empty input line; a bad line gets an `error` object."""
     for line in sys.stdin:
         question = line.strip()
         if not question:
             continue
         try:
-            result = answerer.ask(question, top_k).to_json()
+            answer = answerer.ask(question, top_k)
         except QAError as error:
             result = {"question": question, "error": str(error)}
+        else:
+            result = answer.to_json()
+            if log:
+                log.record(answer)
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         sys.stdout.flush()
 
 
 from citeqa.chat import chat_command  # noqa: E402 - registered after the app exists
+from citeqa.log import log_command  # noqa: E402
 
 app.command("chat")(chat_command)
+app.command("log")(log_command)
 
 
 def main() -> None:

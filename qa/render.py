@@ -171,3 +171,41 @@ def print_sources(summaries, console: Console | None = None) -> None:
             path.append("  (gone)", style="bold red")
         table.add_row(path, Text(str(s.documents)), Text(str(s.passages)), Text(s.indexed_at.replace("T", " ").rstrip("Z")))
     console.print(table)
+
+
+def print_exchanges(exchanges, console: Console | None = None) -> None:
+    """Logged questions, oldest first, each with its answer and cited sources (Markdown-ish)."""
+    from qa.export import answer_with_sources
+
+    console = console or stdout_console()
+    if not exchanges:
+        console.print(Text("No questions logged yet (qa ask and qa chat log them)."))
+        return
+    for number, exchange in enumerate(exchanges):
+        if number:
+            console.print()
+        answer = exchange.answer
+        console.print(Text(f"## {safe_inline(answer.question)}", style="bold"), soft_wrap=True)
+        when = exchange.asked_at.replace("T", " ")[:16]
+        console.print(Text(f"{when} UTC · conversation {exchange.conversation_id}", style="dim"))
+        if answer.resolved_question:
+            console.print(Text(f"Read as: {safe_inline(answer.resolved_question)}", style="dim"), soft_wrap=True)
+        console.print()
+        console.print(Text(answer_with_sources(answer).rstrip("\n")), soft_wrap=True)
+
+
+def print_conversations(conversations, console: Console | None = None) -> None:
+    from rich.table import Table
+
+    console = console or stdout_console()
+    if not conversations:
+        console.print(Text("No conversations yet."))
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for name in ("id", "from", "last used (UTC)", "questions", "first question"):
+        table.add_column(name, no_wrap=name != "first question", overflow="fold",
+                         justify="right" if name in ("id", "questions") else "left")
+    for c in conversations:
+        table.add_row(Text(str(c.id)), Text(c.origin), Text(c.updated_at.replace("T", " ")[:16]),
+                      Text(str(c.exchanges)), Text(safe_inline(c.title)))
+    console.print(table)

@@ -109,3 +109,20 @@ class Answer:
             for p in self.passages
         ]
         return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Answer":
+        """The answer `to_json(include_passage_text=True)` gave (unknown keys are ignored, so
+        answers logged by an older or newer version still load); ValueError when it is not one."""
+        try:
+            known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+            known["citations"] = tuple(Citation(**_fields(Citation, c)) for c in data.get("citations", ()))
+            known["passages"] = tuple(PassageHit(**{"text": "", **_fields(PassageHit, p)}) for p in data.get("passages", ()))
+            known["timings_ms"] = dict(data.get("timings_ms") or {})
+            return cls(**known)
+        except (TypeError, AttributeError) as error:
+            raise ValueError(f"not an answer: {error}") from None
+
+
+def _fields(kind: type, row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k in kind.__dataclass_fields__}

@@ -18,7 +18,7 @@ from textual.widgets import Footer, Header
 
 from qa.types import Answer
 from tui.errors import error_content, error_line
-from tui.export import answer_with_sources, write_markdown
+from qa.export import answer_with_sources, write_markdown
 from tui.messages import Answered, AnswerFailed, Indexed, Loaded, LoadFailed, LoadProgress
 from tui.rendering import notice_content, welcome_content
 from tui.screens.help import HelpScreen

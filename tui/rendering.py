@@ -15,7 +15,7 @@ from textual.style import Style
 
 from qa.render import literal, safe_inline
 from qa.types import Answer, Citation, PassageHit
-from tui.export import short_answer_of
+from qa.export import short_answer_of
 
 MARKER_STYLE = "bold $text-accent"
 QUOTE_STYLE = "bold $foreground on $accent-muted"

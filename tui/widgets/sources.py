@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from qa.types import Answer, Citation
-from tui.export import short_answer_span
+from qa.export import short_answer_span
 from tui.rendering import (
     DIM_STYLE,
     citation_header,

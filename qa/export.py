@@ -15,7 +15,7 @@ from qa.types import Answer, Citation
 
 
 def short_answer_of(answer: Answer) -> str | None:
-    """The answer's short answer, when the answerer gives one (a later field: issue 5)."""
+    """The answer's short answer, when it has one."""
     short = getattr(answer, "short_answer", None)
     if short is not None and not isinstance(short, str):
         short = getattr(short, "text", None)
