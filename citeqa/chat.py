@@ -22,8 +22,10 @@ def chat_command(
     retriever: RetrieverOption = None,
     reader: ReaderOption = None,
     engine: EngineOption = None,
+    new: Annotated[bool, typer.Option("--new", help="Start a new conversation instead of continuing the last one.")] = False,
 ) -> None:
-    """Chat in the terminal: ask questions, read cited answers, inspect their sources."""
+    """Chat in the terminal: ask questions, read cited answers, inspect their sources. The
+    conversation is kept (qa log) and continued next time."""
     with errors_to_exit_codes():
         from index.errors import UsageError
         from qa.preflight import check_chat_arguments
@@ -49,7 +51,12 @@ def chat_command(
                 f"{report.sentences} sentences in {report.seconds:.1f} s -> {report.index_dir}"
             )
 
-        ChatApp(load_answerer, index_paths if paths else None, settings.top_k, settings.exports_dir).run()
+        from qa.history import History
+
+        ChatApp(
+            load_answerer, index_paths if paths else None, settings.top_k, settings.exports_dir,
+            history=History(settings.history_path), resume=not new,
+        ).run()
 
 
 def has_terminal() -> bool:

@@ -269,15 +269,14 @@ async def test_new_chat_help_theme_and_palette(settings):
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
         app.query_one(Transcript).focus()
-        await pilot.press("question_mark")
-        assert isinstance(app.screen, HelpScreen)
-        await pilot.press("escape")
+        await pilot.press("question_mark")  # typed text, not a key: it goes to the question box
+        assert not isinstance(app.screen, HelpScreen) and app.query_one(QuestionInput).value == "?"
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert app.conversation == [] and not app.query(AnswerEntry)
         assert app.query_one(SourcesPanel).answer is None
         titles = {command.title for command in app.get_system_commands(app.screen)}
-        assert {"New chat", "Focus sources", "Copy answer", "Export conversation", "Help", "Light / dark", "Quit", "Theme"} <= titles
+        assert {"New conversation", "Conversations", "Focus sources", "Copy answer", "Export conversation", "Help", "Light / dark", "Quit", "Theme"} <= titles
         dark = app.current_theme.dark
         app.action_toggle_theme()
         assert app.current_theme.dark is not dark

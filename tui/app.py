@@ -3,24 +3,27 @@ turns what they report into transcript entries, sources and notices."""
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header
 
+from qa.export import answer_with_sources, write_markdown
+from qa.history import History
 from qa.types import Answer
 from tui.errors import error_content, error_line
-from qa.export import answer_with_sources, write_markdown
-from tui.messages import Answered, AnswerFailed, Indexed, Loaded, LoadFailed, LoadProgress
+from tui.messages import Answered, AnswerFailed, HistoryFailed, HistoryLoaded, Indexed, Loaded, LoadFailed, LoadProgress
 from tui.rendering import notice_content, welcome_content
+from tui.screens.conversations import ConversationsScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.question_input import QuestionInput
 from tui.widgets.sources import SourcesPanel
@@ -43,10 +46,11 @@ class ChatApp(App[None], inherit_bindings=False):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
         Binding("ctrl+n", "new_chat", "New chat", priority=True),
+        Binding("ctrl+o", "conversations", "Chats", priority=True),
         Binding("ctrl+s", "focus_sources", "Sources", priority=True),
         Binding("ctrl+y", "copy_answer", "Copy", priority=True),
         Binding("ctrl+e", "export", "Export", priority=True),
-        Binding("f1,question_mark", "help", "Help", key_display="F1"),
+        Binding("f1", "help", "Help", key_display="F1"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+c", "help_quit", show=False, system=True),
     ]
@@ -57,20 +61,34 @@ class ChatApp(App[None], inherit_bindings=False):
         ("↑ / ↓ (sources)", "previous / next citation"),
         ("click [n] or a source", "show that citation in Sources"),
         ("Tab / Shift+Tab", "move between question box, transcript and sources"),
-        ("Ctrl+N", "new chat (clear the conversation)"),
+        ("Ctrl+N", "new conversation (the current one is kept)"),
+        ("Ctrl+O", "earlier conversations: pick one to continue"),
+        ("typing anywhere", "goes to the question box"),
         ("Ctrl+S", "focus the sources"),
         ("Ctrl+Y", "copy the selected answer with its sources"),
         ("Ctrl+E", "export the conversation as Markdown (qa-chat-*.md in the exports folder)"),
         ("Ctrl+P", "command palette (theme: light or dark)"),
-        ("F1 or ?", "this help"),
+        ("F1", "this help"),
         ("Ctrl+Q", "quit"),
     ]
 
     def __init__(
         self, loader: Loader, indexer: Indexer | None = None, top_k: int = 5, exports_dir: Path | None = None,
+        history: History | None = None, resume: bool = True,
     ) -> None:
         super().__init__()
         self.loader = loader
+        self.history = history
+        """Where conversations are kept (None: nothing is kept, as in tests)."""
+        self.resume = resume
+        """Reopen the last conversation (False: `qa chat --new`)."""
+        self._generation = 0
+        """Counts conversations shown since start: an answer is saved to the conversation of
+        the generation it was asked in, even if the user moved on before it was written."""
+        self._conversation_ids: dict[int, int] = {}
+        """Generation -> its conversation in the history (absent until its first answer)."""
+        self._history_lock = threading.Lock()
+        self._history_broken = False
         self.exports_dir = exports_dir or Path.cwd()
         """Where Ctrl+E writes (Settings.exports_dir; created on the first export)."""
         self.indexer = indexer
@@ -98,6 +116,8 @@ class ChatApp(App[None], inherit_bindings=False):
         self.query_one(QuestionInput).focus()
         self.transcript.add_notice(welcome_content())
         self.load_answerer()
+        if self.history is not None:
+            self.read_conversation(None, latest=self.resume)
 
     @property
     def transcript(self) -> Transcript:
@@ -193,6 +213,8 @@ class ChatApp(App[None], inherit_bindings=False):
             entry.show_answer(message.answer)
             self.conversation.append(message.answer)
             self.transcript.select(entry)
+            if self.history is not None and not self._history_broken:
+                self.save_answer(message.answer, self._generation)
         self._next_question()
 
     def on_answer_failed(self, message: AnswerFailed) -> None:
@@ -201,6 +223,59 @@ class ChatApp(App[None], inherit_bindings=False):
             entry.show_error(error_content("Not answered", message.error))
             self.transcript.scroll_to_bottom()
         self._next_question()
+
+    # History ---------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="history-read", exit_on_error=False)
+    def read_conversation(self, conversation_id: int | None, latest: bool = False) -> None:
+        try:
+            if latest:
+                conversation_id = self.history.latest_conversation("chat")
+            exchanges = self.history.exchanges(conversation_id) if conversation_id is not None else []
+            questions = self.history.questions()
+        except Exception as error:  # noqa: BLE001 - the chat goes on without its history
+            self.post_message(HistoryFailed(error))
+        else:
+            self.post_message(HistoryLoaded(conversation_id, [e.answer for e in exchanges], questions))
+
+    async def on_history_loaded(self, message: HistoryLoaded) -> None:
+        self.query_one(QuestionInput).history = list(message.questions)
+        if message.conversation_id is None or not message.answers:
+            return
+        if self.conversation or self._waiting or self._in_flight:
+            return  # questions were asked before the history arrived: they start a new conversation
+        with self._history_lock:
+            self._conversation_ids[self._generation] = message.conversation_id
+        entry = None
+        for answer in message.answers:
+            entry = self.transcript.add_question(answer.question, "")
+            entry.show_answer(answer)
+        self.conversation = list(message.answers)
+        self._previous_question = message.answers[-1].question
+        self.transcript.add_notice(notice_content(
+            "Continued", f"{len(message.answers)} earlier question(s) of this conversation; Ctrl+N starts a new one, Ctrl+O lists them all"))
+        if entry is not None:
+            self.transcript.select(entry)
+
+    def on_history_failed(self, message: HistoryFailed) -> None:
+        self._history_broken = True
+        self.transcript.add_notice(error_content("The conversation is not being saved", message.error), "error")
+
+    @property
+    def conversation_id(self) -> int | None:
+        """The conversation in the history that answers go to; None until its first answer."""
+        return self._conversation_ids.get(self._generation)
+
+    @work(thread=True, group="history-write", exit_on_error=False)
+    def save_answer(self, answer: Answer, generation: int) -> None:
+        # One writer at a time, in order: the first answer of a conversation creates it.
+        with self._history_lock:
+            try:
+                conversation_id, _ = self.history.record(self._conversation_ids.get(generation), answer, origin="chat")
+            except Exception as error:  # noqa: BLE001
+                self.post_message(HistoryFailed(error))
+                return
+            self._conversation_ids[generation] = conversation_id
 
     # Selection -------------------------------------------------------------------------
 
@@ -214,15 +289,57 @@ class ChatApp(App[None], inherit_bindings=False):
     # Actions ---------------------------------------------------------------------------
 
     async def action_new_chat(self) -> None:
+        """A new, empty conversation; the current one stays in the history."""
+        await self._leave_conversation()
+        self.transcript.add_notice(welcome_content())
+        self.query_one(QuestionInput).focus()
+
+    async def _leave_conversation(self) -> None:
         # A question being answered keeps its place in _in_flight (one worker at a time); its
         # entry is gone, so the answer is dropped when it arrives.
         self._waiting.clear()
         self._previous_question = None
         self.conversation = []
+        with self._history_lock:
+            self._generation += 1
         await self.transcript.clear()
         await self.sources.show(None)
-        self.transcript.add_notice(welcome_content())
+
+    @work(group="history-read", exclusive=True)
+    async def action_conversations(self) -> None:
+        if self.history is None:
+            self.notify("Conversations are not kept in this chat.", severity="warning")
+            return
+        try:
+            conversations = self.history.conversations()
+        except Exception as error:  # noqa: BLE001
+            self.post_message(HistoryFailed(error))
+            return
+        if not conversations:
+            self.notify("No earlier conversations yet.")
+            return
+        chosen = await self.push_screen_wait(ConversationsScreen(conversations, self.conversation_id))
+        if chosen is None or chosen == self.conversation_id:
+            return
+        await self._leave_conversation()
+        self.read_conversation(chosen)
         self.query_one(QuestionInput).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing while the transcript or Sources has focus goes to the question box."""
+        box = self.query_one(QuestionInput)
+        if isinstance(self.screen, ModalScreen) or self.focused is box or not event.is_printable or not event.character:
+            return
+        box.focus()
+        box.insert_text_at_cursor(event.character)
+        event.stop()
+
+    def on_paste(self, event: events.Paste) -> None:
+        box = self.query_one(QuestionInput)
+        if self.focused is not box and not isinstance(self.screen, ModalScreen):
+            box.focus()
+            box.insert_text_at_cursor(event.text.replace("\n", " "))
+            event.stop()
 
     def action_focus_sources(self) -> None:
         self.sources.focus()
@@ -255,7 +372,8 @@ class ChatApp(App[None], inherit_bindings=False):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield SystemCommand("New chat", "Clear the conversation and start again", self.action_new_chat)
+        yield SystemCommand("New conversation", "Start a new conversation (the current one is kept)", self.action_new_chat)
+        yield SystemCommand("Conversations", "Continue an earlier conversation", self.action_conversations)
         yield SystemCommand("Focus sources", "Move the focus to the Sources panel", self.action_focus_sources)
         yield SystemCommand("Copy answer", "Copy the selected answer with its numbered sources", self.action_copy_answer)
         yield SystemCommand("Export conversation", "Write the conversation as Markdown with citations", self.action_export)

@@ -50,3 +50,21 @@ class Answered(Message):
 class AnswerFailed(Message):
     request: int
     error: BaseException
+
+
+@dataclass
+class HistoryLoaded(Message):
+    """A conversation was read from the history (at start, or when switching)."""
+
+    conversation_id: int | None
+    """None when there is none to continue: the next answer starts one."""
+    answers: list[Answer]
+    questions: list[str]
+    """Every question asked (oldest first): the question box's ↑ history."""
+
+
+@dataclass
+class HistoryFailed(Message):
+    """The history could not be read or written; the chat goes on without it."""
+
+    error: BaseException

@@ -24,7 +24,8 @@ class QuestionInput(Input, inherit_bindings=False):
         question: str
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(placeholder="Ask about your documents  (Enter: ask, ↑/↓: earlier questions)", id=id)
+        # select_on_focus off: typing redirected from another pane must add to the text, not replace it.
+        super().__init__(placeholder="Ask about your documents  (Enter: ask, ↑/↓: earlier questions)", id=id, select_on_focus=False)
         self.history: list[str] = []
         self._position: int | None = None
         """Index into history while walking it; None when editing a new question."""

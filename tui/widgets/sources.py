@@ -49,8 +49,8 @@ class SourcesPanel(VerticalScroll, can_focus=True):
     """Citations of one answer; up/down (or a click) select one and scroll to it."""
 
     BINDINGS = [
-        Binding("up,k", "step(-1)", "Previous source", show=False),
-        Binding("down,j", "step(1)", "Next source", show=False),
+        Binding("up", "step(-1)", "Previous source", show=False),
+        Binding("down", "step(1)", "Next source", show=False),
     ]
 
     @dataclass

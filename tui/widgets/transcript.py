@@ -75,8 +75,8 @@ class Transcript(VerticalScroll, can_focus=True):
     """Questions and answers; up/down select an earlier or later answer."""
 
     BINDINGS = [
-        Binding("up,k", "select_answer(-1)", "Earlier answer", show=False),
-        Binding("down,j", "select_answer(1)", "Later answer", show=False),
+        Binding("up", "select_answer(-1)", "Earlier answer", show=False),
+        Binding("down", "select_answer(1)", "Later answer", show=False),
     ]
 
     @dataclass
