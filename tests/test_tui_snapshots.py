@@ -23,6 +23,8 @@ def test_answer_with_sources(snap_compare, settings):
     async def run_before(pilot):
         await wait_ready(pilot)
         await ask(pilot, QUESTION)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()  # the selected answer scrolls into view after a refresh
 
     assert snap_compare(ChatApp(loader_for(settings)), terminal_size=(120, 35), run_before=run_before)
 
@@ -47,5 +49,7 @@ def test_narrow_terminal(snap_compare, settings):
     async def run_before(pilot):
         await wait_ready(pilot)
         await ask(pilot, QUESTION)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()  # the selected answer scrolls into view after a refresh
 
     assert snap_compare(ChatApp(loader_for(settings)), terminal_size=(60, 35), run_before=run_before)
