@@ -17,7 +17,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from index.errors import ModelError
-from index.openvino_model import IR_NAME, compile_ir, export_ir
+from index.openvino_model import IR_NAME, compile_ir, export_ir, parallel_streams
 from qa.reading.spans import PairEncoding, best_span, encode_pairs, load_tokenizer
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -117,31 +117,41 @@ def export_reader(default_model_dir: Path, cache_dir: Path, weights_dir: Path = 
 
 
 class OpenVINOSpanReader:
-    """The trained reader on OpenVINO: all passages of a question in one batch."""
+    """The trained reader on OpenVINO. The passages of a question are read one request each,
+    unpadded, spread over parallel streams (index.openvino_model.parallel_streams), so that
+    a core taken by another process slows one stream instead of every step of one batch."""
 
     def __init__(self, ir_dir: Path, default_model_dir: Path) -> None:
         try:
+            import openvino
+
             self._tokenizer = load_tokenizer(default_model_dir)
-            self._request = compile_ir(ir_dir, "LATENCY").create_infer_request()
+            streams = parallel_streams()
+            self._queue = openvino.AsyncInferQueue(compile_ir(ir_dir, streams=streams), streams)
         except Exception as error:  # noqa: BLE001
             raise ModelError(f"cannot load the reader in {ir_dir}: {str(error).splitlines()[0] if str(error) else error!r}") from None
 
-    def logits(self, pairs: list[PairEncoding]) -> np.ndarray:
-        width = max(len(p.ids) for p in pairs)
-        ids = np.ones((len(pairs), width), dtype=np.int64)
-        mask = np.zeros((len(pairs), width), dtype=np.int64)
-        for row, pair in enumerate(pairs):
-            ids[row, : len(pair.ids)] = pair.ids
-            mask[row, : len(pair.ids)] = 1
-        self._request.infer([ids, mask])
-        return np.array(self._request.get_output_tensor(0).data, dtype=np.float32)
+    def logits(self, pairs: list[PairEncoding]) -> list[np.ndarray]:
+        """Per pair, [tokens, 2] start and end logits."""
+        found: list[np.ndarray | None] = [None] * len(pairs)
+
+        def done(request, row: int) -> None:
+            found[row] = np.array(request.get_output_tensor(0).data[0], dtype=np.float32)
+
+        self._queue.set_callback(done)
+        # Longest first: the short ones then fill in on whichever stream frees up first.
+        for row in sorted(range(len(pairs)), key=lambda r: -len(pairs[r].ids)):
+            ids = np.asarray([pairs[row].ids], dtype=np.int64)
+            self._queue.start_async([ids, np.ones_like(ids)], userdata=row)
+        self._queue.wait_all()
+        return found  # type: ignore[return-value]
 
     def read(self, question: str, passages: Sequence[str]) -> list[SpanReading | None]:
         if not passages:
             return []
         pairs = encode_pairs(self._tokenizer, [question] * len(passages), list(passages))
         logits = self.logits(pairs)
-        spans = [best_span(pair, text, logits[row, :, 0], logits[row, :, 1]) for row, (pair, text) in enumerate(zip(pairs, passages))]
+        spans = [best_span(pair, text, rows[:, 0], rows[:, 1]) for pair, text, rows in zip(pairs, passages, logits)]
         return [None if s is None else SpanReading(s.start, s.end, s.score - s.null_score) for s in spans]
 
 
