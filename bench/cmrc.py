@@ -95,7 +95,7 @@ def _upgrade_old_format(index_dir: Path) -> None:
     index = PassageIndex(
         Manifest(**raw), documents, sentences, passages, faiss.read_index(str(snapshot / "passages.faiss")),
         np.load(snapshot / "sentence_vectors.npy"), np.load(snapshot / "reference_vectors.npy"),
-        LexicalIndex.build([p.text for p in passages]),
+        LexicalIndex.build([p.retrieval_text for p in passages]),
     )
     save_index(index, index_dir)
     print(f"upgraded {index_dir.name} to index format {FORMAT_VERSION}")

@@ -15,7 +15,7 @@ from index.ann import build_vector_index, check_index_fits
 from index.documents import Document
 from index.encoders import Encoder, ProgressCallback
 from index.lexical import TOKENIZER_ID, LexicalIndex
-from index.passages import MAX_PASSAGE_CHARS, Passage, Sentence, split_document
+from index.passages import MAX_PASSAGE_CHARS, SPLITTER_VERSION, Passage, Sentence, split_document
 from index.sources import SourceRecord
 from index.store import FORMAT_VERSION, DocumentRecord, Manifest, PassageIndex
 
@@ -101,7 +101,7 @@ def build_index_incrementally(
         new_sentences.extend(doc_sentences)
     if vector_index_kind and passages:  # a forced kind that cannot hold them fails before embedding
         check_index_fits(vector_index_kind, len(passages))
-    texts = [p.text for p in new_passages] + [s.text for s in new_sentences]
+    texts = [p.retrieval_text for p in new_passages] + [s.text for s in new_sentences]
 
     def report(stage: str, fraction: float) -> None:
         if progress:
@@ -137,6 +137,7 @@ def build_index_incrementally(
         built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         build_seconds=round(time.perf_counter() - started, 3),
         max_passage_chars=max_passage_chars,
+        splitter=SPLITTER_VERSION,
         faiss_index="IndexFlatIP" if spec.kind == "flat" else spec.factory,
         lexical_index=f"bm25s {TOKENIZER_ID}",
         passage_count=len(passages),
@@ -152,7 +153,7 @@ def build_index_incrementally(
     index = PassageIndex(
         manifest, {d.id: d for d in documents}, sentences, passages, vector_index, sentence_vectors,
         np.ascontiguousarray(reference_vectors, dtype=np.float32),
-        LexicalIndex.build([p.text for p in passages]),
+        LexicalIndex.build([p.retrieval_text for p in passages]),
         None if spec.kind == "flat" else passage_vectors.astype(np.float16),
     )
     current = {d.id for d in documents}
@@ -168,8 +169,8 @@ def _reusable_vectors(
     if previous is None:
         return {}
     manifest = previous.manifest
-    if (manifest.model_id, manifest.dimension, manifest.max_passage_chars) != (
-        encoder.model_id, encoder.dimension, max_passage_chars
+    if (manifest.model_id, manifest.dimension, manifest.max_passage_chars, manifest.splitter) != (
+        encoder.model_id, encoder.dimension, max_passage_chars, SPLITTER_VERSION
     ):
         return {}
     all_passages = previous.passage_vectors(list(range(len(previous.passages))))

@@ -12,7 +12,7 @@ from typing import Any
 
 from index.errors import DocumentError
 from index.formats import SUPPORTED_SUFFIXES, extract_binary, extract_text, is_binary_format
-from index.source_map import SourceMap
+from index.source_map import BLOCK_KINDS, SourceMap, TextBlock
 
 DEFAULT_MAX_DOCUMENT_BYTES = 20_000_000
 """Files above this are refused (configurable: QA_MAX_DOCUMENT_MB)."""
@@ -40,6 +40,9 @@ class Document:
     source_map: SourceMap | None = None
     """Converted formats: where each part of `text` comes from in `source_text`, and for a PDF
     where its pages start. None for plain text."""
+    blocks: tuple[TextBlock, ...] = ()
+    """Markdown and HTML: headings, table rows, code blocks and lists of `text`, which the
+    splitter reads as structure (index.sections); empty for plain text and PDF."""
     source: str = ""
     """Absolute path of the indexed file or folder (index.sources) this document was found
     under; empty until the document belongs to an index."""
@@ -78,6 +81,8 @@ def source_fields(document: Document) -> dict[str, Any]:
         fields["source_text"] = document.source_text
     if document.source_map is not None:
         fields["source_map"] = document.source_map.to_json()
+    if document.blocks:
+        fields["blocks"] = [[b.start, b.end, b.kind] for b in document.blocks]
     return fields
 
 
@@ -87,6 +92,10 @@ def with_source_fields(document: Document, row: dict[str, Any]) -> Document:
     source_text = row.get("source_text")
     if source_text is not None and not isinstance(source_text, str):
         raise ValueError(f"source text of {document.id} is not text")
+    blocks = tuple(TextBlock(int(start), int(end), str(kind)) for start, end, kind in row.get("blocks") or ())
+    if any(not 0 <= b.start < b.end <= len(document.text) or b.kind not in BLOCK_KINDS for b in blocks):
+        raise ValueError(f"structure of {document.id} does not fit its text")
+    document = replace(document, blocks=blocks)
     if row.get("source_map") is None:
         return replace(document, source_text=source_text) if source_text is not None else document
     source_map = SourceMap.from_json(
@@ -160,9 +169,9 @@ def load_document(path: Path, root: Path | None = None) -> Document:
         source_text = normalise_newlines(source_text)
         extracted = extract_text(source_text, path.suffix, name)
     if extracted is None:
-        text, source_text, source_map = source_text, None, None
+        text, source_text, source_map, blocks = source_text, None, None, ()
     else:
-        text, source_map = extracted.text, extracted.source_map
+        text, source_map, blocks = extracted.text, extracted.source_map, extracted.blocks
     doc_id = path.relative_to(root).as_posix() if root is not None else path.name
     return Document(
         id=doc_id,
@@ -172,6 +181,7 @@ def load_document(path: Path, root: Path | None = None) -> Document:
         encoding=encoding,
         source_text=source_text,
         source_map=source_map,
+        blocks=blocks,
     )
 
 

@@ -25,6 +25,9 @@ BLOCKS = frozenset(
     ol option p pre section summary table tbody tfoot thead tr ul""".split()
 )
 CELLS = frozenset(("td", "th"))
+LISTS = frozenset(("ul", "ol"))
+STRUCTURE = frozenset(("h1", "h2", "h3", "h4", "h5", "h6", "tr", "pre", "ul", "ol"))
+"""Elements recorded as blocks (index.source_map.TextBlock): headings, table rows, code, lists."""
 VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 _PLACEHOLDER = "\x00"
 _OPENERS = re.compile(r"<!--|<!\[")
@@ -81,6 +84,9 @@ def emit_html(builder: TextBuilder, content: Alignment) -> None:
         line_starts.append(line_starts[-1] + len(line) + 1)
     skipped: list[str] = []
     preformatted = 0
+    row_cells: list[str] | None = None  # the cell tags of the table row being read
+    in_header = 0
+    lists = 0
     for kind, value, (line, column) in parser.events:
         position = line_starts[line - 1] + column
         if kind == "start":
@@ -90,22 +96,38 @@ def emit_html(builder: TextBuilder, content: Alignment) -> None:
                 if value in SKIPPED and value not in VOID:
                     skipped.append(value)
                 continue
-            if value in BLOCKS:
+            if value in STRUCTURE and (value not in LISTS or not lists):
+                builder.begin_block("code" if value == "pre" else value)
+            elif value in BLOCKS:
                 builder.newline()
             elif value in CELLS:
                 builder.space()
+            if value == "tr":
+                row_cells = []
+            elif value in CELLS and row_cells is not None:
+                row_cells.append(value)
+            in_header += value == "thead"
+            lists += value in LISTS
             preformatted += value == "pre"
         elif kind == "end":
             if skipped:
                 if value in skipped:
                     del skipped[len(skipped) - 1 - skipped[::-1].index(value) :]
                 continue
-            if value in BLOCKS:
+            lists = max(0, lists - (value in LISTS))
+            if value == "tr":
+                header = in_header or (row_cells and all(c == "th" for c in row_cells))
+                builder.end_block("tr", "thead" if header else "tr")
+                row_cells = None
+            elif value in STRUCTURE and (value not in LISTS or not lists):
+                builder.end_block("code" if value == "pre" else value, "list" if value in LISTS else None)
+            elif value in BLOCKS:
                 builder.newline()
             elif value in CELLS:
                 builder.space()
             if value == "pre":
                 preformatted = max(0, preformatted - 1)
+            in_header = max(0, in_header - (value == "thead"))
         elif skipped:
             continue
         elif kind == "data":

@@ -49,6 +49,8 @@ def extract_markdown(raw: str) -> ExtractedText:
     references = frozenset(normalizeReference(label) for label in env.get("references", {}))
     builder = TextBuilder()
     cell_cursor = 0
+    in_header = False
+    lists = 0
     for k, token in enumerate(tokens):
         kind = token.type
         if kind == "inline" and token.map:
@@ -61,13 +63,31 @@ def extract_markdown(raw: str) -> ExtractedText:
             content, runs, hard_breaks = _align_block_lines(token.content, token.map[0], lines, starts)
             task = _TASK.match(content) if k >= 2 and tokens[k - 2].type == "list_item_open" else None
             emit_inline(builder, Alignment(content, runs), references, hard_breaks, task.end() if task else 0)
-        elif kind in ("paragraph_close", "heading_close", "tr_close"):
+        elif kind == "paragraph_close":
             builder.newline()
+        elif kind == "heading_open":
+            builder.begin_block(token.tag)
+        elif kind == "heading_close":
+            builder.end_block(token.tag)
+        elif kind in ("thead_open", "thead_close"):
+            in_header = kind == "thead_open"
         elif kind == "tr_open":
-            builder.newline()
+            builder.begin_block("thead" if in_header else "tr")
             cell_cursor = 0
+        elif kind == "tr_close":
+            builder.end_block("thead" if in_header else "tr")
+        elif kind in ("bullet_list_open", "ordered_list_open"):
+            if not lists:
+                builder.begin_block("list")
+            lists += 1
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists -= 1
+            if not lists:
+                builder.end_block("list")
         elif kind in ("fence", "code_block") and token.map:
+            builder.begin_block("code")
             _emit_code(builder, token.content, token.map[0] + (kind == "fence"), lines, starts)
+            builder.end_block("code")
         elif kind == "html_block" and token.map:
             content, runs, _ = _align_block_lines(token.content, token.map[0], lines, starts, strip=False)
             builder.newline()

@@ -95,11 +95,28 @@ class SourceMap:
         return cls(segments, pages)  # type: ignore[arg-type]
 
 
+BLOCK_KINDS = ("h1", "h2", "h3", "h4", "h5", "h6", "thead", "tr", "code", "list")
+"""Structure a converter records (see `TextBlock`); text outside blocks is prose."""
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """A span of the extracted text with a structural role: a heading (`h1`..`h6`), a
+    table's header row (`thead`) or one of its rows (`tr`), a code block, a list."""
+
+    start: int
+    end: int
+    """Half-open offsets into the extracted text (no newline at either end)."""
+    kind: str
+
+
 @dataclass(frozen=True)
 class ExtractedText:
     text: str
     """The plain text: what passages, embeddings and BM25 see, and what citations quote."""
     source_map: SourceMap
+    blocks: tuple[TextBlock, ...] = ()
+    """Headings, table rows, code blocks and lists, in order (index.sections uses them)."""
 
 
 def is_wide(char: str) -> bool:
@@ -121,6 +138,30 @@ class TextBuilder:
         self._last_char = "\n"
         self._pending: tuple[str, int | None] | None = None
         self._page_starts: list[int] = []
+        self._blocks: list[TextBlock] = []
+        self._open_block: tuple[str, int] | None = None
+
+    def begin_block(self, kind: str) -> None:
+        """Start a block of `kind` on a new line (a block already open, the outer one, wins)."""
+        self.newline()
+        if self._open_block is None:
+            self._open_block = (kind, self._length)
+
+    def end_block(self, kind: str, recorded_as: str | None = None) -> None:
+        """End the line, and the open block if it is a `kind` one (recorded as `recorded_as`
+        when given: a row is a header row once its cells are known)."""
+        self._pending = None
+        if self._open_block is not None and self._open_block[0] == kind:
+            start = self._open_block[1]
+            end = self._length - (self._last_char == "\n")
+            if end > start:
+                self._blocks.append(TextBlock(start, end, recorded_as or kind))
+            self._open_block = None
+        self.newline()
+
+    @property
+    def block_open(self) -> str | None:
+        return None if self._open_block is None else self._open_block[0]
 
     def text(self, text: str, source_start: int | None = None) -> None:
         """Append `text`: copied from source[source_start:], or synthetic when None."""
@@ -172,7 +213,7 @@ class TextBuilder:
     def build(self) -> ExtractedText:
         self._pending = None
         segments = tuple((s[0], s[1], s[2], s[3]) for s in self._segments)
-        return ExtractedText("".join(self._parts), SourceMap(segments, tuple(self._page_starts)))
+        return ExtractedText("".join(self._parts), SourceMap(segments, tuple(self._page_starts)), tuple(self._blocks))
 
     def _flush_pending(self, next_char: str) -> None:
         pending, self._pending = self._pending, None

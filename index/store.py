@@ -85,6 +85,8 @@ class Manifest:
     vector_index: dict[str, Any] | None = None
     """The FAISS index's kind, factory description and tuned search parameter
     (index.ann.VectorIndexSpec); None in indexes from before the choice existed: flat."""
+    splitter: int = 1
+    """index.passages.SPLITTER_VERSION of the build (1 in indexes from before it was kept)."""
     sources: tuple[SourceRecord, ...] = ()
     """The files and folders indexed (index.sources); empty in indexes from before sources
     were recorded, whose documents each count as a source (see `index_sources`)."""
@@ -206,7 +208,7 @@ def save_index(index: PassageIndex, index_dir: Path) -> Path:
             partial / "passages.jsonl",
             (
                 {"id": p.id, "doc": p.doc_id, "start": p.start, "end": p.end,
-                 "sentence_ids": list(p.sentence_ids)}
+                 "sentence_ids": list(p.sentence_ids), **({"context": p.context} if p.context else {})}
                 for p in index.passages
             ),
         )
@@ -314,7 +316,7 @@ def _span(kind: type, row: dict, documents: dict[str, Document], with_ids: bool)
         raise ValueError(f"span {start}-{end} outside {document.id}")
     text = document.text[start:end]
     if with_ids:
-        return kind(int(row["id"]), document.id, start, end, text, tuple(int(i) for i in row["sentence_ids"]))
+        return kind(int(row["id"]), document.id, start, end, text, tuple(int(i) for i in row["sentence_ids"]), str(row.get("context", "")))
     return kind(int(row["id"]), document.id, start, end, text)
 
 

@@ -12,6 +12,7 @@ from index.documents import Document, load_documents, load_source
 from index.encoders import DEFAULT_MODEL_ID, Encoder, ProgressCallback, load_encoder
 from index.errors import DocumentError, IndexStoreError, UsageError
 from index.build import BuildChanges, build_index_incrementally
+from index.passages import SPLITTER_VERSION
 from index.sources import merge_documents, plan_update
 from index.store import (
     FORMAT_VERSION, PassageIndex, build_lock, index_exists, load_index, read_manifest, save_index,
@@ -194,7 +195,7 @@ def open_evaluation(
     documents = load_documents(document_paths, int(settings.max_document_mb * 1e6))
     model_id = settings.model or DEFAULT_MODEL_ID
     key = hashlib.sha256(
-        "\n".join([str(FORMAT_VERSION), model_id, *(f"{d.id}:{d.sha256}" for d in documents)]).encode("utf-8")
+        "\n".join([str(FORMAT_VERSION), str(SPLITTER_VERSION), model_id, *(f"{d.id}:{d.sha256}" for d in documents)]).encode("utf-8")
     ).hexdigest()[:20]
     eval_settings = replace(settings, index_dir=settings.cache_dir / "eval-indexes" / key)
     if not index_exists(eval_settings.index_dir):

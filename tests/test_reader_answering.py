@@ -29,7 +29,7 @@ class ScriptedReader:
         self.answer, self.margin = answer, margin
         self.calls: list[int] = []
 
-    def read(self, question, passages):
+    def read(self, question, passages, allowed=None):
         self.calls.append(len(passages))
         readings = []
         for text in passages:

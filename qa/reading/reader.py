@@ -64,9 +64,12 @@ class SpanReading:
 
 
 class PassageReader(Protocol):
-    """Reads passages for one question: the best span of each (None: no span at all)."""
+    """Reads passages for one question: the best span of each (None: no span at all), taken
+    only from the character ranges `allowed` gives per passage (None: anywhere)."""
 
-    def read(self, question: str, passages: Sequence[str]) -> list[SpanReading | None]: ...
+    def read(
+        self, question: str, passages: Sequence[str], allowed: Sequence[Sequence[tuple[int, int]]] | None = None,
+    ) -> list[SpanReading | None]: ...
 
 
 def load_calibration(weights_dir: Path = WEIGHTS_DIR) -> Calibration:
@@ -146,12 +149,18 @@ class OpenVINOSpanReader:
         self._queue.wait_all()
         return found  # type: ignore[return-value]
 
-    def read(self, question: str, passages: Sequence[str]) -> list[SpanReading | None]:
+    def read(
+        self, question: str, passages: Sequence[str], allowed: Sequence[Sequence[tuple[int, int]]] | None = None,
+    ) -> list[SpanReading | None]:
         if not passages:
             return []
         pairs = encode_pairs(self._tokenizer, [question] * len(passages), list(passages))
         logits = self.logits(pairs)
-        spans = [best_span(pair, text, rows[:, 0], rows[:, 1]) for pair, text, rows in zip(pairs, passages, logits)]
+        ranges = allowed if allowed is not None else [None] * len(passages)
+        spans = [
+            best_span(pair, text, rows[:, 0], rows[:, 1], where)
+            for pair, text, rows, where in zip(pairs, passages, logits, ranges)
+        ]
         return [None if s is None else SpanReading(s.start, s.end, s.score - s.null_score) for s in spans]
 
 

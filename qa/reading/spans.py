@@ -76,7 +76,10 @@ class SpanScore:
     """start logit + end logit at position 0: the reader's score for "no answer here"."""
 
 
-def best_span(pair: PairEncoding, passage: str, start_logits: np.ndarray, end_logits: np.ndarray) -> SpanScore | None:
+def best_span(
+    pair: PairEncoding, passage: str, start_logits: np.ndarray, end_logits: np.ndarray,
+    allowed: Sequence[tuple[int, int]] | None = None,
+) -> SpanScore | None:
     """The highest-scoring span of passage tokens (at most MAX_ANSWER_TOKENS long), as
     characters of `passage` without the whitespace around them; None when nothing is left."""
     lo, hi = pair.passage_start, pair.passage_end
@@ -88,6 +91,15 @@ def best_span(pair: PairEncoding, passage: str, start_logits: np.ndarray, end_lo
     scores = starts[:, None] + ends[None, :]
     offset = np.arange(n)[None, :] - np.arange(n)[:, None]
     scores[(offset < 0) | (offset >= MAX_ANSWER_TOKENS)] = -np.inf
+    if allowed is not None:  # only tokens inside the allowed character ranges start or end a span
+        inside = np.array([
+            any(a <= char_start and char_end <= b for a, b in allowed)
+            for char_start, char_end in pair.offsets[lo:hi]
+        ], dtype=bool)
+        if not inside.any():
+            return None
+        scores[~inside, :] = -np.inf
+        scores[:, ~inside] = -np.inf
     s, e = np.unravel_index(int(np.argmax(scores)), scores.shape)
     char_start, char_end = trim_span(passage, pair.offsets[lo + s][0], pair.offsets[lo + e][1])
     if char_start >= char_end:

@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from index.store import PassageIndex
-from qa.reading.reader import Calibration, PassageReader
+from qa.reading.reader import Calibration, PassageReader, SpanReading
 from qa.reading.types import DocumentSpan, Reading, ScoredSentence
 from qa.stitching import near_duplicate
 from qa.text import question_language
@@ -30,7 +30,18 @@ class TrainedReader:
             return Reading((), None, 0.0)
         calibration = self.calibration.for_question(question_language(question), question_language(hits[0].text))
         read = list(hits[: calibration.read_k])
-        readings = self.span_reader.read(question, [h.text for h in read])
+        # A passage is read under its headings (and a table row under its header row), but a
+        # span is only taken from its sentences: never from a heading or a header row.
+        passages = [self.index.passages[h.passage_id] for h in read]
+        shifts = [len(p.retrieval_text) - len(p.text) for p in passages]
+        allowed = [
+            [(s.start - p.start + shift, s.end - p.start + shift) for s in map(self.index.sentences.__getitem__, p.sentence_ids)]
+            for p, shift in zip(passages, shifts)
+        ]
+        readings = [
+            None if r is None else SpanReading(r.start - shift, r.end - shift, r.margin)
+            for r, shift in zip(self.span_reader.read(question, [p.retrieval_text for p in passages], allowed), shifts)
+        ]
         ranked = sorted(((r, h) for r, h in zip(readings, read) if r is not None), key=lambda rh: -rh[0].margin)
         if not ranked:
             return Reading((), None, 0.0)
@@ -57,3 +68,4 @@ class TrainedReader:
         sentences = [self.index.sentences[i] for i in passage.sentence_ids]
         touched = [s for s in sentences if s.start < end and start < s.end]
         return [ScoredSentence(s, hit.passage_id, score) for s in touched]
+
