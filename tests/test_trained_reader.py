@@ -97,3 +97,13 @@ def test_training_smoke_run_writes_weights_and_resumes(tmp_path: Path, model_dir
     # A rerun finds the finished checkpoint and does no step again.
     assert train.main(arguments) == 0
     assert json.loads((tmp_path / "out" / INFO_FILE).read_text(encoding="utf-8"))["training_seconds"] == info["training_seconds"]
+
+
+def test_the_export_of_earlier_weights_is_removed(model_dir: Path, model_cache_dir: Path, reader):
+    from qa.reading.reader import export_reader
+
+    stale = model_cache_dir / "models" / "citeqa-reader-000000000000-ov"
+    (stale / "compiled").mkdir(parents=True)
+    (stale / "model.bin").write_bytes(b"old weights")
+    current = export_reader(model_dir, model_cache_dir)  # exported already: only checked
+    assert current.is_dir() and not stale.exists()

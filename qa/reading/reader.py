@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +117,11 @@ def export_reader(default_model_dir: Path, cache_dir: Path, weights_dir: Path = 
             converted = openvino.convert_model(module, example_input=example)
         openvino.save_model(converted, str(work / IR_NAME))
 
-    return export_ir(cache_dir / "models" / f"citeqa-reader-{sha[:12]}-ov", write, "the reader", progress)
+    target = export_ir(cache_dir / "models" / f"citeqa-reader-{sha[:12]}-ov", write, "the reader", progress)
+    for stale in target.parent.glob("citeqa-reader-*-ov"):
+        if stale != target:  # the export of weights shipped before (~235 MB each)
+            shutil.rmtree(stale, ignore_errors=True)
+    return target
 
 
 class OpenVINOSpanReader:
