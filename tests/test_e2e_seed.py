@@ -23,9 +23,7 @@ ANSWERABLE = [
     ("京东集团副总裁叫什么名字？", "缪钦"),
     ("2024年小米汽车一共交付了多少辆车？", "13.69万辆"),
     ("SU7 Ultra上市三天拿到了多少订单？", "1.2万张"),
-    pytest.param("女性用户占多大比例？", "37%",
-                 marks=pytest.mark.xfail(strict=True, reason="the second-stage reader's span for 37% "
-                 "scores p 0.12, below the trial threshold 0.17: refused (issue 12)")),
+    ("女性用户占多大比例？", "37%"),
     ("小米从产品发布到首批交付花了多长时间？", "11个月"),
     ("小米通过MIUI社区收集了多少条用户反馈？", "20万条"),
     ("What is the price of the SU7 Ultra?", "52.99万"),
