@@ -159,10 +159,6 @@ class TextBuilder:
             self._open_block = None
         self.newline()
 
-    @property
-    def block_open(self) -> str | None:
-        return None if self._open_block is None else self._open_block[0]
-
     def text(self, text: str, source_start: int | None = None) -> None:
         """Append `text`: copied from source[source_start:], or synthetic when None."""
         if not text:

@@ -10,7 +10,7 @@ reads, and `merge_documents` puts the two together.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from index.documents import Document
@@ -116,10 +116,8 @@ def plan_update(
         kept = {i: d for i, d in kept.items() if d.source not in absorbed}
         by_path[wanted] = SourceRecord(wanted, id_root(wanted), now)
         reads.append(SourceRead(Path(wanted), Path(by_path[wanted].root), wanted))
-    order = [s.path for s in sources if s.path in by_path] + [p for p in by_path if p not in {s.path for s in sources}]
-    return SourcePlan(
-        tuple(kept.values()), tuple(reads), tuple(by_path[p] for p in order), tuple(missing), tuple(removed)
-    )
+    # by_path keeps insertion order: known sources first as they were, new ones after.
+    return SourcePlan(tuple(kept.values()), tuple(reads), tuple(by_path.values()), tuple(missing), tuple(removed))
 
 
 def merge_documents(kept: tuple[Document, ...], loaded: list[Document]) -> list[Document]:
@@ -154,8 +152,7 @@ class SourceSummary:
     """Whether the path is still there (a gone source keeps its documents)."""
 
     def to_json(self) -> dict:
-        return {"path": self.path, "documents": self.documents, "passages": self.passages,
-                "indexed_at": self.indexed_at, "exists": self.exists}
+        return asdict(self)
 
 
 def summarize_sources(sources: tuple[SourceRecord, ...], documents: tuple) -> list[SourceSummary]:

@@ -18,7 +18,7 @@ from index.store import (
     FORMAT_VERSION, PassageIndex, build_lock, index_exists, load_index, read_manifest, save_index,
 )
 from qa.answerer import Answerer
-from qa.preflight import DEFAULT_DOCUMENTS
+from qa.preflight import DEFAULT_DOCUMENTS, require_documents
 from qa.reading.types import Reader
 from qa.reference import reference_vectors
 from qa.retrieval import Retriever
@@ -139,8 +139,7 @@ def open_index(settings: Settings, progress: ProgressCallback | None = None) -> 
         if progress:
             progress(stage, 1.0)
     manifest = read_manifest(settings.index_dir)
-    if not manifest.documents:
-        raise IndexStoreError(f"the index in {settings.index_dir} holds no documents; add some with `qa index PATH...`")
+    require_documents(settings.index_dir, manifest)
     if settings.model and settings.model != manifest.model_id:
         raise IndexStoreError(
             f"the index was built with {manifest.model_id}, not {settings.model}; "

@@ -23,7 +23,6 @@ from qa.types import Answer
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 5000
-ORIGINS = ("chat", "ask")
 
 _SCHEMA = """
 CREATE TABLE conversations (
@@ -111,16 +110,6 @@ class History:
             raise HistoryError(f"the history {self.path} cannot be used ({error}); move it away to start a new one") from None
         finally:
             connection.close()
-
-    def start(self, origin: str, title: str) -> int:
-        """A new conversation; its id."""
-        now = _now()
-        with self._connect(write=True) as db, _transaction(db):
-            cursor = db.execute(
-                "INSERT INTO conversations(origin, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                (origin, title[:200], now, now),
-            )
-            return int(cursor.lastrowid)
 
     def record(self, conversation_id: int | None, answer: Answer, origin: str = "chat") -> tuple[int, int]:
         """Log one answered question in `conversation_id` (None: a new conversation titled by

@@ -21,6 +21,11 @@ def check_chat_arguments(settings: Settings, paths: list[Path]) -> None:
         if not paths and not DEFAULT_DOCUMENTS.is_dir():
             raise IndexStoreError(f"no index in {settings.index_dir}; build one with `qa index PATH` or start `qa chat PATH...`")
         return
-    manifest = read_manifest(settings.index_dir)
-    if not paths and not manifest.documents:
-        raise IndexStoreError(f"the index in {settings.index_dir} holds no documents; add some with `qa index PATH...`")
+    if not paths:
+        require_documents(settings.index_dir, read_manifest(settings.index_dir))
+
+
+def require_documents(index_dir: Path, manifest) -> None:
+    """Raise unless the index (its manifest) holds documents to answer from."""
+    if not manifest.documents:
+        raise IndexStoreError(f"the index in {index_dir} holds no documents; add some with `qa index PATH...`")

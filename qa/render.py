@@ -61,8 +61,7 @@ PLAIN_QUOTE_MARKS = ("«", "»")
 
 def print_answer(answer: Answer, console: Console | None = None) -> None:
     console = console or stdout_console()
-    if answer.resolved_question:
-        console.print(Text(f"Read as: {safe_inline(answer.resolved_question)}", style="dim"), soft_wrap=True)
+    _print_read_as(answer, console)
     if answer.short_answer is not None:
         short = Text("Short answer: ", style="bold")
         short.append(literal(answer.short_answer), style=SHORT_STYLE)
@@ -156,21 +155,14 @@ def progress_reporter() -> Iterator[ProgressCallback]:
 
 def print_sources(summaries, console: Console | None = None) -> None:
     """The indexed sources as a table (paths are data: never markup)."""
-    from rich.table import Table
-
-    console = console or stdout_console()
-    if not summaries:
-        console.print(Text("No sources indexed."))
-        return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for name, justify in (("source", "left"), ("documents", "right"), ("passages", "right"), ("indexed (UTC)", "left")):
-        table.add_column(name, justify=justify, no_wrap=name != "source", overflow="fold")
+    rows = []
     for s in summaries:
         path = Text(safe_inline(s.path))
         if not s.exists:
             path.append("  (gone)", style="bold red")
-        table.add_row(path, Text(str(s.documents)), Text(str(s.passages)), Text(s.indexed_at.replace("T", " ").rstrip("Z")))
-    console.print(table)
+        rows.append([path, str(s.documents), str(s.passages), _when(s.indexed_at)])
+    columns = [("source", "left", True), ("documents", "right", False), ("passages", "right", False), ("indexed (UTC)", "left", False)]
+    _print_table(columns, rows, "No sources indexed.", console)
 
 
 def print_exchanges(exchanges, console: Console | None = None) -> None:
@@ -186,26 +178,42 @@ def print_exchanges(exchanges, console: Console | None = None) -> None:
             console.print()
         answer = exchange.answer
         console.print(Text(f"## {safe_inline(answer.question)}", style="bold"), soft_wrap=True)
-        when = exchange.asked_at.replace("T", " ")[:16]
-        console.print(Text(f"{when} UTC · conversation {exchange.conversation_id}", style="dim"))
-        if answer.resolved_question:
-            console.print(Text(f"Read as: {safe_inline(answer.resolved_question)}", style="dim"), soft_wrap=True)
+        console.print(Text(f"{_when(exchange.asked_at)} UTC · conversation {exchange.conversation_id}", style="dim"))
+        _print_read_as(answer, console)
         console.print()
         console.print(Text(answer_with_sources(answer).rstrip("\n")), soft_wrap=True)
 
 
 def print_conversations(conversations, console: Console | None = None) -> None:
+    rows = [[str(c.id), c.origin, _when(c.updated_at), str(c.exchanges), Text(safe_inline(c.title))] for c in conversations]
+    columns = [("id", "right", False), ("from", "left", False), ("last used (UTC)", "left", False),
+               ("questions", "right", False), ("first question", "left", True)]
+    _print_table(columns, rows, "No conversations yet.", console)
+
+
+def _print_table(columns, rows, empty: str, console: Console | None) -> None:
+    """A borderless table; cells are `Text` or plain strings, never parsed as markup.
+    `columns`: (header, justify, wraps)."""
     from rich.table import Table
 
     console = console or stdout_console()
-    if not conversations:
-        console.print(Text("No conversations yet."))
+    if not rows:
+        console.print(Text(empty))
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for name in ("id", "from", "last used (UTC)", "questions", "first question"):
-        table.add_column(name, no_wrap=name != "first question", overflow="fold",
-                         justify="right" if name in ("id", "questions") else "left")
-    for c in conversations:
-        table.add_row(Text(str(c.id)), Text(c.origin), Text(c.updated_at.replace("T", " ")[:16]),
-                      Text(str(c.exchanges)), Text(safe_inline(c.title)))
+    for name, justify, wraps in columns:
+        table.add_column(name, justify=justify, no_wrap=not wraps, overflow="fold")
+    for row in rows:
+        table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in row))
     console.print(table)
+
+
+def _print_read_as(answer: Answer, console: Console) -> None:
+    """A follow-up's resolved question, before its answer."""
+    if answer.resolved_question:
+        console.print(Text(f"Read as: {safe_inline(answer.resolved_question)}", style="dim"), soft_wrap=True)
+
+
+def _when(iso_utc: str) -> str:
+    """`2026-12-02T04:31:05.123Z` as `2026-12-02 04:31`."""
+    return iso_utc.replace("T", " ")[:16]

@@ -238,7 +238,7 @@ class ChatApp(App[None], inherit_bindings=False):
         else:
             self.post_message(HistoryLoaded(conversation_id, [e.answer for e in exchanges], questions))
 
-    async def on_history_loaded(self, message: HistoryLoaded) -> None:
+    def on_history_loaded(self, message: HistoryLoaded) -> None:
         self.query_one(QuestionInput).history = list(message.questions)
         if message.conversation_id is None or not message.answers:
             return
@@ -246,7 +246,6 @@ class ChatApp(App[None], inherit_bindings=False):
             return  # questions were asked before the history arrived: they start a new conversation
         with self._history_lock:
             self._conversation_ids[self._generation] = message.conversation_id
-        entry = None
         for answer in message.answers:
             entry = self.transcript.add_question(answer.question, "")
             entry.show_answer(answer)
@@ -254,8 +253,7 @@ class ChatApp(App[None], inherit_bindings=False):
         self._previous_question = message.answers[-1].question
         self.transcript.add_notice(notice_content(
             "Continued", f"{len(message.answers)} earlier question(s) of this conversation; Ctrl+N starts a new one, Ctrl+O lists them all"))
-        if entry is not None:
-            self.transcript.select(entry)
+        self.transcript.select(entry)  # the last answer
 
     def on_history_failed(self, message: HistoryFailed) -> None:
         self._history_broken = True

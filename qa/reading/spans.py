@@ -92,10 +92,10 @@ def best_span(
     offset = np.arange(n)[None, :] - np.arange(n)[:, None]
     scores[(offset < 0) | (offset >= MAX_ANSWER_TOKENS)] = -np.inf
     if allowed is not None:  # only tokens inside the allowed character ranges start or end a span
-        inside = np.array([
-            any(a <= char_start and char_end <= b for a, b in allowed)
-            for char_start, char_end in pair.offsets[lo:hi]
-        ], dtype=bool)
+        if not allowed:
+            return None
+        tokens, ranges = np.asarray(pair.offsets[lo:hi]), np.asarray(allowed)
+        inside = ((ranges[None, :, 0] <= tokens[:, None, 0]) & (tokens[:, None, 1] <= ranges[None, :, 1])).any(axis=1)
         if not inside.any():
             return None
         scores[~inside, :] = -np.inf

@@ -68,4 +68,3 @@ class TrainedReader:
         sentences = [self.index.sentences[i] for i in passage.sentence_ids]
         touched = [s for s in sentences if s.start < end and start < s.end]
         return [ScoredSentence(s, hit.passage_id, score) for s in touched]
-
