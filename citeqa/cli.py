@@ -102,10 +102,10 @@ def sources_command(
     """List the indexed files and folders: documents, passages, when last indexed."""
     with errors_to_exit_codes():
         from index.sources import summarize_sources
-        from index.store import read_manifest
+        from qa.factory import read_index_manifest
         from qa.render import print_sources
 
-        manifest = read_manifest(settings_from(index_dir=index_dir).index_dir)
+        manifest = read_index_manifest(settings_from(index_dir=index_dir))
         summaries = summarize_sources(manifest.index_sources(), manifest.documents)
         if as_json:
             sys.stdout.write(json.dumps([s.to_json() for s in summaries], ensure_ascii=False) + "\n")

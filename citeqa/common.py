@@ -20,6 +20,10 @@ IndexDirOption = Annotated[
     Optional[Path],
     typer.Option("--index-dir", help="Index directory [env QA_INDEX_DIR; default: user data dir].", show_default=False),
 ]
+StoreOption = Annotated[
+    Optional[str],
+    typer.Option("--store", help="A PostgreSQL URL (postgresql://...) holding the index, instead of the index directory [env QA_STORE].", show_default=False),
+]
 ModelOption = Annotated[
     Optional[str],
     typer.Option("--model", help="sentence-transformers model name or path [env QA_MODEL; default: multilingual-e5-small].", show_default=False),

@@ -15,7 +15,7 @@ from index.build import BuildChanges, build_index_incrementally
 from index.passages import SPLITTER_VERSION
 from index.sources import merge_documents, plan_update
 from index.store import (
-    FORMAT_VERSION, PassageIndex, build_lock, index_exists, load_index, read_manifest, save_index,
+    FORMAT_VERSION, Manifest, PassageIndex, build_lock, index_exists, load_index, read_manifest, save_index,
 )
 from qa.answerer import Answerer
 from qa.preflight import DEFAULT_DOCUMENTS, require_documents
@@ -146,6 +146,12 @@ def open_index(settings: Settings, progress: ProgressCallback | None = None) -> 
             f"rebuild it with `qa index --model {settings.model} PATH...` or drop --model"
         )
     return load_index(settings.index_dir)
+
+
+def read_index_manifest(settings: Settings) -> Manifest:
+    """The manifest of the settings' index (its model, documents and sources), without loading
+    vectors."""
+    return read_manifest(settings.index_dir)
 
 
 def open_query_encoder(settings: Settings, index: PassageIndex, progress: ProgressCallback | None = None) -> Encoder:

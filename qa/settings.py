@@ -57,6 +57,9 @@ class Settings:
     exports_dir: Path = Path(".")
     """Where the chat writes exported conversations (`QA_EXPORTS_DIR`; default
     `<data_dir>/exports`)."""
+    store: str | None = None
+    """Where the index lives when not in the FAISS directory `index_dir`: a PostgreSQL URL
+    (`postgresql://...`, `QA_STORE`, `--store`); None means `index_dir`."""
 
     @property
     def history_path(self) -> Path:
@@ -87,6 +90,7 @@ class Settings:
             max_document_mb=max_document_mb,
             data_dir=data_dir,
             exports_dir=Path(env["QA_EXPORTS_DIR"]) if env.get("QA_EXPORTS_DIR") else data_dir / "exports",
+            store=env.get("QA_STORE") or None,
         )
         given = {key: value for key, value in overrides.items() if value is not None}
         settings = replace(settings, **given)
