@@ -48,7 +48,7 @@ def chat_command(
             report = index_documents(settings, list(paths or []), progress)
             return (
                 f"{report.documents} document(s), {report.characters} characters: {report.passages} passages, "
-                f"{report.sentences} sentences in {report.seconds:.1f} s -> {report.index_dir}"
+                f"{report.sentences} sentences in {report.seconds:.1f} s -> {report.location}"
             )
 
         from qa.history import History

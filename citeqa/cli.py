@@ -89,7 +89,7 @@ def index_command(
             f"Indexed {report.documents} document(s), {report.characters} characters: "
             f"{report.passages} passages, {report.sentences} sentences in {report.seconds:.1f} s "
             f"({safe_inline(report.model_id)} on {report.engine}, {report.vector_index} FAISS index) "
-            f"-> {safe_inline(str(report.index_dir))}",
+            f"-> {safe_inline(report.location)}",
             markup=False, highlight=False, soft_wrap=True,
         )
 

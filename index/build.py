@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from index.ann import build_vector_index, check_index_fits
+from index.ann import VectorIndexSpec, build_vector_index, check_index_fits
 from index.documents import Document
 from index.encoders import Encoder, ProgressCallback
 from index.lexical import TOKENIZER_ID, LexicalIndex
@@ -61,15 +61,21 @@ def build_index_incrementally(
     previous: PassageIndex | None = None,
     vector_index_kind: str | None = None,
     sources: tuple[SourceRecord, ...] = (),
+    searchable: bool = True,
 ) -> tuple[PassageIndex, BuildChanges]:
     """`build_index`, also saying which documents were added, changed, removed or reused.
     `vector_index_kind` overrides the FAISS index chosen by corpus size (index.ann);
-    `sources` are recorded in the manifest (index.sources)."""
+    `sources` are recorded in the manifest (index.sources). Not `searchable`: the vectors
+    only (in `exact_passage_vectors`), without a FAISS or BM25 index, for a store that
+    searches them itself (index.postgres)."""
     if reference_vectors is None:
         reference_vectors = np.zeros((0, encoder.dimension), dtype=np.float32)
 
     started = time.perf_counter()
-    reusable = _reusable_vectors(previous, encoder, max_passage_chars)
+    reusable = (
+        previous.reusable_vectors(encoder.model_id, encoder.dimension, max_passage_chars, SPLITTER_VERSION)
+        if previous is not None else {}
+    )
     sentences: list[Sentence] = []
     passages: list[Passage] = []
     # Per document, in order: its reused (passage, sentence) vectors, or None to embed it.
@@ -125,7 +131,9 @@ def build_index_incrementally(
     # Stored as float16 (see PassageIndex.sentence_vectors); rounded here so that a fresh index
     # answers exactly as the saved one will.
     sentence_vectors = np.ascontiguousarray(np.concatenate(sentence_parts), dtype=np.float16)
-    if len(passage_vectors):
+    if not searchable:
+        vector_index, spec = None, VectorIndexSpec("none", "")
+    elif len(passage_vectors):
         vector_index, spec = build_vector_index(passage_vectors, vector_index_kind)
     else:  # nothing to search; an empty exact index keeps the shape
         vector_index, spec = build_vector_index(np.zeros((0, dimension), dtype=np.float32), "flat")
@@ -153,33 +161,9 @@ def build_index_incrementally(
     index = PassageIndex(
         manifest, {d.id: d for d in documents}, sentences, passages, vector_index, sentence_vectors,
         np.ascontiguousarray(reference_vectors, dtype=np.float32),
-        LexicalIndex.build([p.retrieval_text for p in passages]),
-        None if spec.kind == "flat" else passage_vectors.astype(np.float16),
+        LexicalIndex.build([p.retrieval_text for p in passages]) if searchable else LexicalIndex.build([]),
+        None if spec.kind == "flat" else passage_vectors.astype(np.float16) if searchable else passage_vectors,
     )
     current = {d.id for d in documents}
     removed = sum(1 for doc_id in (previous.documents if previous else {}) if doc_id not in current)
     return index, BuildChanges(added, changed, removed, unchanged, len(texts))
-
-
-def _reusable_vectors(
-    previous: PassageIndex | None, encoder: Encoder, max_passage_chars: int
-) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
-    """(document id, hash) -> (passage vectors, sentence vectors) of the previous index, when
-    it was built by the same model and splitter."""
-    if previous is None:
-        return {}
-    manifest = previous.manifest
-    if (manifest.model_id, manifest.dimension, manifest.max_passage_chars, manifest.splitter) != (
-        encoder.model_id, encoder.dimension, max_passage_chars, SPLITTER_VERSION
-    ):
-        return {}
-    all_passages = previous.passage_vectors(list(range(len(previous.passages))))
-    by_document: dict[str, tuple[list[int], list[int]]] = {}
-    for passage in previous.passages:
-        by_document.setdefault(passage.doc_id, ([], []))[0].append(passage.id)
-    for sentence in previous.sentences:
-        by_document.setdefault(sentence.doc_id, ([], []))[1].append(sentence.id)
-    return {
-        (doc_id, previous.documents[doc_id].sha256): (all_passages[p_ids], previous.sentence_vectors[s_ids])
-        for doc_id, (p_ids, s_ids) in by_document.items()
-    }

@@ -21,8 +21,8 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +138,52 @@ class PassageIndex:
         if self.exact_passage_vectors is not None:
             return exact_cosines(self.exact_passage_vectors, passage_ids, query_vector)
         return self.passage_vectors(passage_ids) @ query_vector
+
+    # The index.stores.SearchableIndex interface.
+    def passage(self, passage_id: int) -> Passage:
+        return self.passages[passage_id]
+
+    def sentence(self, sentence_id: int) -> Sentence:
+        return self.sentences[sentence_id]
+
+    def document(self, doc_id: str) -> Document:
+        return self.documents[doc_id]
+
+    def lexical_search(self, question: str, k: int) -> list[tuple[int, float]]:
+        return self.lexical.search(question, k)
+
+    def sentence_cosines(self, sentence_ids: list[int], query_vector: np.ndarray) -> np.ndarray:
+        return exact_cosines(self.sentence_vectors, sentence_ids, query_vector)
+
+    def sample_passages(self, count: int) -> list[Passage]:
+        return self.passages[:: max(1, len(self.passages) // max(1, count))]
+
+    def all_sentences(self) -> Iterator[Sentence]:
+        return iter(self.sentences)
+
+    def reading(self) -> AbstractContextManager[None]:
+        return nullcontext()  # an index in memory never changes under its reader
+
+    def reusable_vectors(
+        self, model_id: str, dimension: int, max_passage_chars: int, splitter: int
+    ) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+        """(document id, hash) -> (passage vectors, sentence vectors), when this index was
+        built by the same model and splitter (else nothing is reusable)."""
+        manifest = self.manifest
+        if (manifest.model_id, manifest.dimension, manifest.max_passage_chars, manifest.splitter) != (
+            model_id, dimension, max_passage_chars, splitter
+        ):
+            return {}
+        all_passages = self.passage_vectors(list(range(len(self.passages))))
+        by_document: dict[str, tuple[list[int], list[int]]] = {}
+        for passage in self.passages:
+            by_document.setdefault(passage.doc_id, ([], []))[0].append(passage.id)
+        for sentence in self.sentences:
+            by_document.setdefault(sentence.doc_id, ([], []))[1].append(sentence.id)
+        return {
+            (doc_id, self.documents[doc_id].sha256): (all_passages[p_ids], self.sentence_vectors[s_ids])
+            for doc_id, (p_ids, s_ids) in by_document.items()
+        }
 
     def search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The k passages most similar to the query: (passage id, cosine), best first. An
@@ -386,3 +432,63 @@ def _fsync_dir(path: Path) -> None:
 def _first_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
+
+
+class DirectoryStore:
+    """The FAISS directory of snapshots (index.stores.IndexStore): the default store."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+
+    @property
+    def location(self) -> str:
+        return str(self.index_dir)
+
+    def exists(self) -> bool:
+        return index_exists(self.index_dir)
+
+    def read_manifest(self) -> Manifest:
+        return read_manifest(self.index_dir)
+
+    def open(self) -> PassageIndex:
+        return load_index(self.index_dir)
+
+    @contextmanager
+    def writing(self, on_wait: Callable[[], None] | None = None) -> Iterator["DirectoryWriter"]:
+        with build_lock(self.index_dir, on_wait):
+            yield DirectoryWriter(self.index_dir)
+
+
+class DirectoryWriter:
+    """Writes a new snapshot; documents unchanged since the live one reuse its vectors."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        self._previous: PassageIndex | None = None
+        if index_exists(index_dir):
+            try:
+                self._previous = load_index(index_dir)
+            except IndexStoreError:
+                self._previous = None  # rebuilt from the documents given
+
+    def previous(self) -> Any:
+        from index.stores import StoredDocuments
+
+        if self._previous is None:
+            return None
+        return StoredDocuments(self._previous.manifest, self._previous.documents)
+
+    def write(self, documents, encoder, progress, reference_vectors, rebuild, vector_index_kind, sources) -> Any:
+        from index.build import build_index_incrementally
+        from index.stores import WriteResult
+
+        previous = self._previous
+        reusable = None if rebuild or previous is None or previous.manifest.model_id != encoder.model_id else previous
+        index, changes = build_index_incrementally(
+            documents, encoder, progress=progress, reference_vectors=reference_vectors, previous=reusable,
+            vector_index_kind=vector_index_kind, sources=sources,
+        )
+        if previous is not None and reusable is None:  # counted against the previous index all the same
+            changes = replace(changes, removed=sum(1 for i in previous.documents if i not in index.documents))
+        save_index(index, self.index_dir)
+        return WriteResult(changes, len(index.passages), len(index.sentences), index.manifest.vector_index_spec.kind)

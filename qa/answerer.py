@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from index.errors import UsageError
-from index.store import PassageIndex
+from index.stores import SearchableIndex
 from qa.follow_up import resolve_follow_up
 from qa.reading.types import Reader
 from qa.retrieval import MAX_QUESTION_CHARS, Retriever
@@ -21,7 +21,7 @@ ABSTENTION_MESSAGES = {"zh": "文中没有找到相关信息。", "en": "The doc
 class Answerer:
     """Answers questions from one index: a retriever finds passages, a reader reads them."""
 
-    def __init__(self, index: PassageIndex, retriever: Retriever, reader: Reader) -> None:
+    def __init__(self, index: SearchableIndex, retriever: Retriever, reader: Reader) -> None:
         self.index = index
         self.retriever = retriever
         self.reader = reader
@@ -40,16 +40,17 @@ class Answerer:
         language = question_language(question)
         query_vector = self.retriever.embed(query_text)
         embedded = time.perf_counter()
-        hits = self.retriever.search(query_text, query_vector, top_k)
-        searched = time.perf_counter()
-        reading = self.reader.read(query_text, query_vector, hits)
-        short = None
-        if reading.abstained:
-            text, citations = ABSTENTION_MESSAGES[language], ()
-        else:
-            text, citations = stitch(self.index, reading.sentences)
-            if reading.short_answer is not None:
-                short = cite_span(self.index, reading.short_answer, citations)
+        with self.index.reading():
+            hits = self.retriever.search(query_text, query_vector, top_k)
+            searched = time.perf_counter()
+            reading = self.reader.read(query_text, query_vector, hits)
+            short = None
+            if reading.abstained:
+                text, citations = ABSTENTION_MESSAGES[language], ()
+            else:
+                text, citations = stitch(self.index, reading.sentences)
+                if reading.short_answer is not None:
+                    short = cite_span(self.index, reading.short_answer, citations)
         finished = time.perf_counter()
         timings = {
             "embed": (embedded - started) * 1000,
@@ -76,4 +77,5 @@ class Answerer:
 
     def retrieve(self, question: str, k: int) -> list[PassageHit]:
         """The k passages that best match the question, best first (no reading)."""
-        return self.retriever.retrieve(question, k)
+        with self.index.reading():
+            return self.retriever.retrieve(question, k)

@@ -11,12 +11,11 @@ from pathlib import Path
 from index.documents import Document, load_documents, load_source
 from index.encoders import DEFAULT_MODEL_ID, Encoder, ProgressCallback, load_encoder
 from index.errors import DocumentError, IndexStoreError, UsageError
-from index.build import BuildChanges, build_index_incrementally
+from index.build import BuildChanges
 from index.passages import SPLITTER_VERSION
 from index.sources import merge_documents, plan_update
-from index.store import (
-    FORMAT_VERSION, Manifest, PassageIndex, build_lock, index_exists, load_index, read_manifest, save_index,
-)
+from index.store import FORMAT_VERSION, Manifest, index_exists, load_index
+from index.stores import SearchableIndex, open_store
 from qa.answerer import Answerer
 from qa.preflight import DEFAULT_DOCUMENTS, require_documents
 from qa.reading.types import Reader
@@ -34,7 +33,8 @@ class IndexReport:
     sentences: int
     characters: int
     seconds: float
-    index_dir: Path
+    location: str
+    """The index directory, or the PostgreSQL store (without its password)."""
     model_id: str
     engine: str
     vector_index: str
@@ -65,12 +65,13 @@ def index_documents(
 
     def waiting() -> None:
         if warn:
-            warn(f"another `qa index` is writing {settings.index_dir}; waiting for it to finish")
+            warn(f"another `qa index` is writing {store.location}; waiting for it to finish")
 
-    with build_lock(settings.index_dir, waiting):
-        previous = _previous_index(settings.index_dir)
-        if previous is None and index_exists(settings.index_dir) and warn:
-            warn(f"the index in {settings.index_dir} cannot be read; building it from the paths given")
+    store = open_store(settings.store, settings.index_dir)
+    with store.writing(waiting) as writer:
+        previous = writer.previous()
+        if previous is None and store.exists() and warn:
+            warn(f"the index in {store.location} cannot be read; building it from the paths given")
         known = previous.manifest.index_sources() if previous else ()
         if not paths and not remove and previous is None:
             if not DEFAULT_DOCUMENTS.is_dir():
@@ -92,69 +93,52 @@ def index_documents(
             for path in plan.missing:
                 warn(f"{path} is gone; its documents stay indexed until `qa index --remove {path}`")
         documents = merge_documents(plan.kept, loaded)
-        reusable = None if rebuild or previous is None or previous.manifest.model_id != encoder.model_id else previous
         kind = None if settings.vector_index == "auto" else settings.vector_index
-        index, changes = build_index_incrementally(
-            documents, encoder, progress=progress, reference_vectors=background, previous=reusable,
-            vector_index_kind=kind, sources=plan.sources,
-        )
-        if previous is not None and reusable is None:  # counted against the previous index all the same
-            changes = replace(changes, removed=sum(1 for i in previous.documents if i not in index.documents))
-        save_index(index, settings.index_dir)
+        result = writer.write(documents, encoder, progress, background, rebuild, kind, plan.sources)
     return IndexReport(
-        changes=changes,
+        changes=result.changes,
         documents=len(documents),
-        passages=len(index.passages),
-        sentences=len(index.sentences),
+        passages=result.passages,
+        sentences=result.sentences,
         characters=sum(d.size for d in documents),
         seconds=time.perf_counter() - started,
-        index_dir=settings.index_dir,
+        location=store.location,
         model_id=encoder.model_id,
         engine=encoder.engine,
-        vector_index=index.manifest.vector_index_spec.kind,
+        vector_index=result.vector_index,
         removed_sources=plan.removed,
     )
 
 
-def _previous_index(index_dir: Path) -> PassageIndex | None:
-    """The current index, or None when there is none or it cannot be read (it is rebuilt
-    from the paths given)."""
-    if not index_exists(index_dir):
-        return None
-    try:
-        return load_index(index_dir)
-    except IndexStoreError:
-        return None
-
-
-def open_index(settings: Settings, progress: ProgressCallback | None = None) -> PassageIndex:
-    """Load the index; on first use with no index, build one from ./seeds."""
-    if not index_exists(settings.index_dir):
+def open_index(settings: Settings, progress: ProgressCallback | None = None) -> SearchableIndex:
+    """Open the index; on first use with no index, build one from ./seeds."""
+    store = open_store(settings.store, settings.index_dir)
+    if not store.exists():
         if not DEFAULT_DOCUMENTS.is_dir():
-            raise IndexStoreError(f"no index in {settings.index_dir}; build one with `qa index PATH`")
-        stage = f"no index yet: indexing ./{DEFAULT_DOCUMENTS} into {settings.index_dir}"
+            raise IndexStoreError(f"no index in {store.location}; build one with `qa index PATH`")
+        stage = f"no index yet: indexing ./{DEFAULT_DOCUMENTS} into {store.location}"
         if progress:
             progress(stage, 0.0)
         index_documents(settings, [DEFAULT_DOCUMENTS], progress)
         if progress:
             progress(stage, 1.0)
-    manifest = read_manifest(settings.index_dir)
-    require_documents(settings.index_dir, manifest)
+    manifest = store.read_manifest()
+    require_documents(store.location, manifest)
     if settings.model and settings.model != manifest.model_id:
         raise IndexStoreError(
             f"the index was built with {manifest.model_id}, not {settings.model}; "
             f"rebuild it with `qa index --model {settings.model} PATH...` or drop --model"
         )
-    return load_index(settings.index_dir)
+    return store.open()
 
 
 def read_index_manifest(settings: Settings) -> Manifest:
     """The manifest of the settings' index (its model, documents and sources), without loading
     vectors."""
-    return read_manifest(settings.index_dir)
+    return open_store(settings.store, settings.index_dir).read_manifest()
 
 
-def open_query_encoder(settings: Settings, index: PassageIndex, progress: ProgressCallback | None = None) -> Encoder:
+def open_query_encoder(settings: Settings, index: SearchableIndex, progress: ProgressCallback | None = None) -> Encoder:
     encoder = load_encoder(
         index.manifest.model_id, settings.engine, settings.cache_dir, for_queries=True, progress=progress
     )
@@ -166,7 +150,7 @@ def open_query_encoder(settings: Settings, index: PassageIndex, progress: Progre
     return encoder
 
 
-def open_reader(settings: Settings, index: PassageIndex, progress: ProgressCallback | None = None) -> Reader:
+def open_reader(settings: Settings, index: SearchableIndex, progress: ProgressCallback | None = None) -> Reader:
     """The trained span reader (exported to OpenVINO on first use), or the heuristic one."""
     if settings.reader == "heuristic":
         from qa.reading.heuristic import HeuristicReader
@@ -181,7 +165,7 @@ def open_reader(settings: Settings, index: PassageIndex, progress: ProgressCallb
     return TrainedReader(index, load_span_reader(model_dir, settings.cache_dir, progress), load_calibration())
 
 
-def build_answerer(settings: Settings, index: PassageIndex, progress: ProgressCallback | None = None) -> Answerer:
+def build_answerer(settings: Settings, index: SearchableIndex, progress: ProgressCallback | None = None) -> Answerer:
     retriever = Retriever(index, open_query_encoder(settings, index, progress), settings.retriever)
     return Answerer(index, retriever, open_reader(settings, index, progress))
 
@@ -202,7 +186,7 @@ def open_evaluation(
     key = hashlib.sha256(
         "\n".join([str(FORMAT_VERSION), str(SPLITTER_VERSION), model_id, *(f"{d.id}:{d.sha256}" for d in documents)]).encode("utf-8")
     ).hexdigest()[:20]
-    eval_settings = replace(settings, index_dir=settings.cache_dir / "eval-indexes" / key)
+    eval_settings = replace(settings, index_dir=settings.cache_dir / "eval-indexes" / key, store=None)
     if not index_exists(eval_settings.index_dir):
         index_documents(eval_settings, document_paths, progress)
     try:

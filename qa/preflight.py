@@ -25,7 +25,7 @@ def check_chat_arguments(settings: Settings, paths: list[Path]) -> None:
         require_documents(settings.index_dir, read_manifest(settings.index_dir))
 
 
-def require_documents(index_dir: Path, manifest) -> None:
+def require_documents(index_dir: Path | str, manifest) -> None:
     """Raise unless the index (its manifest) holds documents to answer from."""
     if not manifest.documents:
         raise IndexStoreError(f"the index in {index_dir} holds no documents; add some with `qa index PATH...`")

@@ -7,7 +7,7 @@ import numpy as np
 
 from index.encoders import Encoder
 from index.errors import UsageError
-from index.store import PassageIndex
+from index.stores import SearchableIndex
 from qa.settings import RETRIEVERS
 from qa.text import question_language
 from qa.types import PassageHit
@@ -23,14 +23,14 @@ class Retriever:
     With `route_by_language`, `hybrid` drops BM25 for a question in another language than
     the corpus (English over Chinese): it has no words to match there."""
 
-    def __init__(self, index: PassageIndex, encoder: Encoder, mode: str = "hybrid", route_by_language: bool = True) -> None:
+    def __init__(self, index: SearchableIndex, encoder: Encoder, mode: str = "hybrid", route_by_language: bool = True) -> None:
         if mode not in RETRIEVERS:
             raise UsageError(f"unknown retriever {mode!r}; choose one of {', '.join(RETRIEVERS)}")
         self.index = index
         self.encoder = encoder
         self.mode = mode
         self.route_by_language = route_by_language
-        sample = index.passages[:: max(1, len(index.passages) // 200)]
+        sample = index.sample_passages(200)
         self.corpus_language = (
             "zh" if sum(question_language(p.text) == "zh" for p in sample) * 2 >= max(1, len(sample)) else "en"
         )
@@ -52,7 +52,7 @@ class Retriever:
             # only add noise to the fusion (bench/cmrc_eval.py --english measures it).
             return [self.hit(pid, score) for pid, score in self.index.search(query_vector, k)]
         depth = max(k, FUSION_DEPTH)
-        rankings = [[pid for pid, _ in self.index.lexical.search(question, depth)]]
+        rankings = [[pid for pid, _ in self.index.lexical_search(question, depth)]]
         if self.mode == "hybrid":
             rankings.append([pid for pid, _ in self.index.search(query_vector, depth)])
         fused: dict[int, float] = {}
@@ -64,5 +64,5 @@ class Retriever:
         return [self.hit(pid, float(score)) for pid, score in zip(chosen, cosines)]
 
     def hit(self, passage_id: int, score: float) -> PassageHit:
-        passage = self.index.passages[passage_id]
+        passage = self.index.passage(passage_id)
         return PassageHit(passage_id, passage.doc_id, passage.start, passage.end, score, passage.text)

@@ -6,13 +6,13 @@ import unicodedata
 from typing import Sequence
 
 from index.passages import Sentence
-from index.store import PassageIndex
+from index.stores import SearchableIndex
 from qa.reading.types import DocumentSpan, ScoredSentence
 from qa.text import question_language
 from qa.types import Citation, ShortAnswerSpan
 
 
-def stitch(index: PassageIndex, chosen: Sequence[ScoredSentence]) -> tuple[str, tuple[Citation, ...]]:
+def stitch(index: SearchableIndex, chosen: Sequence[ScoredSentence]) -> tuple[str, tuple[Citation, ...]]:
     """Chosen sentences in document order (documents by their best sentence), each cited."""
     doc_rank: dict[str, int] = {}
     for item in chosen:
@@ -22,7 +22,7 @@ def stitch(index: PassageIndex, chosen: Sequence[ScoredSentence]) -> tuple[str, 
     parts = []
     for n, item in enumerate(ordered, start=1):
         sentence = item.sentence
-        document = index.documents[sentence.doc_id]
+        document = index.document(sentence.doc_id)
         source = document.source_span(sentence.start, sentence.end) or (None, None)
         lines = document.line_span(sentence.start, sentence.end) or (None, None)
         citations.append(
@@ -37,11 +37,11 @@ def stitch(index: PassageIndex, chosen: Sequence[ScoredSentence]) -> tuple[str, 
     return separator.join(parts), tuple(citations)
 
 
-def cite_span(index: PassageIndex, span: DocumentSpan, citations: Sequence[Citation]) -> ShortAnswerSpan | None:
+def cite_span(index: SearchableIndex, span: DocumentSpan, citations: Sequence[Citation]) -> ShortAnswerSpan | None:
     """The short answer, cited by the sentence it starts in (None when no citation holds it)."""
     for citation in citations:
         if citation.doc == span.doc and citation.start <= span.start < citation.end:
-            text = index.documents[span.doc].text[span.start : span.end]
+            text = index.document(span.doc).text[span.start : span.end]
             return ShortAnswerSpan(text, citation.n, span.start, span.end)
     return None
 

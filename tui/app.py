@@ -392,6 +392,6 @@ def describe(answerer: Any) -> str:
     if index is None:
         return "ready to answer"
     return (
-        f"{len(index.documents)} document(s), {len(index.passages)} passage(s) · "
+        f"{len(index.manifest.documents)} document(s), {index.manifest.passage_count} passage(s) · "
         f"{index.manifest.model_id}"
     )

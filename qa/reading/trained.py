@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from index.store import PassageIndex
+from index.stores import SearchableIndex
 from qa.reading.reader import Calibration, PassageReader, SpanReading
 from qa.reading.types import DocumentSpan, Reading, ScoredSentence
 from qa.stitching import near_duplicate
@@ -18,7 +18,7 @@ from qa.types import PassageHit
 class TrainedReader:
     name = "trained"
 
-    def __init__(self, index: PassageIndex, span_reader: PassageReader, calibration: Calibration) -> None:
+    def __init__(self, index: SearchableIndex, span_reader: PassageReader, calibration: Calibration) -> None:
         self.index = index
         self.span_reader = span_reader
         self.calibration = calibration
@@ -32,10 +32,10 @@ class TrainedReader:
         read = list(hits[: calibration.read_k])
         # A passage is read under its headings (and a table row under its header row), but a
         # span is only taken from its sentences: never from a heading or a header row.
-        passages = [self.index.passages[h.passage_id] for h in read]
+        passages = [self.index.passage(h.passage_id) for h in read]
         shifts = [len(p.retrieval_text) - len(p.text) for p in passages]
         allowed = [
-            [(s.start - p.start + shift, s.end - p.start + shift) for s in map(self.index.sentences.__getitem__, p.sentence_ids)]
+            [(s.start - p.start + shift, s.end - p.start + shift) for s in map(self.index.sentence, p.sentence_ids)]
             for p, shift in zip(passages, shifts)
         ]
         readings = [
@@ -64,7 +64,7 @@ class TrainedReader:
     def _span_sentences(self, hit: PassageHit, start: int, end: int, score: float) -> list[ScoredSentence]:
         """The sentences of the hit's passage that the span [start, end) (passage offsets) touches."""
         start, end = hit.start + start, hit.start + end
-        passage = self.index.passages[hit.passage_id]
-        sentences = [self.index.sentences[i] for i in passage.sentence_ids]
+        passage = self.index.passage(hit.passage_id)
+        sentences = [self.index.sentence(i) for i in passage.sentence_ids]
         touched = [s for s in sentences if s.start < end and start < s.end]
         return [ScoredSentence(s, hit.passage_id, score) for s in touched]

@@ -10,8 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from index.ann import exact_cosines
-from index.store import PassageIndex
+from index.stores import SearchableIndex
 from qa.reading.heuristic.abstention import AbstentionModel, AbstentionSignal, calibrated_model
 from qa.reading.heuristic.short_answer import expected_type, find_short_answer
 from qa.reading.types import DocumentSpan, Reading, ScoredSentence
@@ -44,12 +43,12 @@ def default_policy(model_id: str) -> AnswerPolicy:
 class HeuristicReader:
     name = "heuristic"
 
-    def __init__(self, index: PassageIndex, policy: AnswerPolicy | None = None) -> None:
+    def __init__(self, index: SearchableIndex, policy: AnswerPolicy | None = None) -> None:
         self.index = index
         self.policy = policy or default_policy(index.manifest.model_id)
-        self._sentence_terms = [lexical_terms(s.text) for s in index.sentences]
-        document_frequency = Counter(t for terms in self._sentence_terms for t in terms)
-        total = max(1, len(index.sentences))
+        self._sentence_terms = {s.id: lexical_terms(s.text) for s in index.all_sentences()}
+        document_frequency = Counter(t for terms in self._sentence_terms.values() for t in terms)
+        total = max(1, len(self._sentence_terms))
         self._idf = {t: math.log(1 + total / df) for t, df in document_frequency.items()}
         self._unseen_idf = math.log(1 + total)
 
@@ -88,7 +87,7 @@ class HeuristicReader:
         self, question: str, query_vector: np.ndarray, hits: Sequence[PassageHit], best: ScoredSentence
     ) -> AbstentionSignal:
         """The signals for `hits` and the best sentence chosen from them."""
-        passage = self.index.passages[best.passage_id]
+        passage = self.index.passage(best.passage_id)
         passage_terms = set().union(*(self._sentence_terms[i] for i in passage.sentence_ids))
         weights = self._term_weights(question)
         sentence_id = best.sentence.id
@@ -97,7 +96,7 @@ class HeuristicReader:
         return AbstentionSignal(
             margin=max(h.score for h in hits) - reference_baseline(self.index.reference_vectors, query_vector),
             passage_coverage=self._coverage(weights, passage_terms),
-            sentence_cosine=float(exact_cosines(self.index.sentence_vectors, [sentence_id], query_vector)[0]),
+            sentence_cosine=float(self.index.sentence_cosines([sentence_id], query_vector)[0]),
             sentence_coverage=self._coverage(weights, self._sentence_terms[sentence_id]),
             typed_span_missing=float(typed and short is None),
             short_answer_found=float(short is not None),
@@ -120,13 +119,13 @@ class HeuristicReader:
         [cosine with the question, that passage's cosine, lexical coverage of the question]."""
         best_passage: dict[int, tuple[int, float]] = {}
         for hit in hits:
-            for sentence_id in self.index.passages[hit.passage_id].sentence_ids:
+            for sentence_id in self.index.passage(hit.passage_id).sentence_ids:
                 if sentence_id not in best_passage or best_passage[sentence_id][1] < hit.score:
                     best_passage[sentence_id] = (hit.passage_id, hit.score)
         ids = list(best_passage)
         features = np.zeros((len(ids), 3), dtype=np.float32)
         if ids:
-            features[:, 0] = exact_cosines(self.index.sentence_vectors, ids, query_vector)
+            features[:, 0] = self.index.sentence_cosines(ids, query_vector)
             weights = self._term_weights(question)
             for row, sentence_id in enumerate(ids):
                 features[row, 1] = best_passage[sentence_id][1]
@@ -139,7 +138,7 @@ class HeuristicReader:
         policy = self.policy
         scores = features @ np.array([policy.sentence_weight, policy.passage_weight, policy.lexical_weight], dtype=np.float32)
         scored = [
-            ScoredSentence(self.index.sentences[sentence_id], passage_id, float(score))
+            ScoredSentence(self.index.sentence(sentence_id), passage_id, float(score))
             for (sentence_id, passage_id), score in zip(candidates, scores)
         ]
         scored.sort(key=lambda s: s.score, reverse=True)
