@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from citeqa.common import (
-    EngineOption, IndexDirOption, ModelOption, ReaderOption, RetrieverOption, errors_to_exit_codes, settings_from,
+    EngineOption, IndexDirOption, ModelOption, ReaderOption, RetrieverOption, StoreOption, errors_to_exit_codes, settings_from,
 )
 
 
@@ -22,6 +22,7 @@ def chat_command(
     retriever: RetrieverOption = None,
     reader: ReaderOption = None,
     engine: EngineOption = None,
+    store: StoreOption = None,
     new: Annotated[bool, typer.Option("--new", help="Start a new conversation instead of continuing the last one.")] = False,
 ) -> None:
     """Chat in the terminal: ask questions, read cited answers, inspect their sources. The
@@ -32,7 +33,7 @@ def chat_command(
 
         if not has_terminal():
             raise UsageError("qa chat needs a terminal; in scripts use `qa ask` (`qa ask -` reads questions from stdin)")
-        settings = settings_from(index_dir=index_dir, model=model, engine=engine, top_k=top_k, retriever=retriever, reader=reader)
+        settings = settings_from(index_dir=index_dir, model=model, engine=engine, top_k=top_k, retriever=retriever, reader=reader, store=store)
         check_chat_arguments(settings, list(paths or []))
         from tui.app import ChatApp
 

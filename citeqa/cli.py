@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from citeqa.common import (
-    EngineOption, IndexDirOption, ModelOption, ReaderOption, RetrieverOption, errors_to_exit_codes, settings_from,
+    EngineOption, IndexDirOption, ModelOption, ReaderOption, RetrieverOption, StoreOption, errors_to_exit_codes, settings_from,
 )
 from index.errors import QAError
 
@@ -61,6 +61,7 @@ def index_command(
     engine: EngineOption = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed every document again instead of reusing unchanged ones.")] = False,
     vector_index: Annotated[Optional[str], typer.Option("--vector-index", help="FAISS index: auto (by corpus size), flat, hnsw, hnsw-sq8, ivf-sq8 or ivf-pq4fs [env: QA_VECTOR_INDEX].", show_default=False)] = None,
+    store: StoreOption = None,
 ) -> None:
     """Add or refresh files and folders in the index; every other indexed source stays. The
     previous index stays live until the new one is complete; unchanged documents are not
@@ -69,7 +70,7 @@ def index_command(
         from qa.factory import index_documents
         from qa.render import progress_reporter, safe_inline, stderr_console
 
-        settings = settings_from(index_dir=index_dir, model=model, engine=engine, vector_index=vector_index)
+        settings = settings_from(index_dir=index_dir, model=model, engine=engine, vector_index=vector_index, store=store)
         console = stderr_console()
 
         def warn(message: str) -> None:
@@ -88,7 +89,7 @@ def index_command(
         stderr_console().print(
             f"Indexed {report.documents} document(s), {report.characters} characters: "
             f"{report.passages} passages, {report.sentences} sentences in {report.seconds:.1f} s "
-            f"({safe_inline(report.model_id)} on {report.engine}, {report.vector_index} FAISS index) "
+            f"({safe_inline(report.model_id)} on {report.engine}, {report.vector_index} vector index) "
             f"-> {safe_inline(report.location)}",
             markup=False, highlight=False, soft_wrap=True,
         )
@@ -98,6 +99,7 @@ def index_command(
 def sources_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the sources as one JSON array.")] = False,
     index_dir: IndexDirOption = None,
+    store: StoreOption = None,
 ) -> None:
     """List the indexed files and folders: documents, passages, when last indexed."""
     with errors_to_exit_codes():
@@ -105,7 +107,7 @@ def sources_command(
         from qa.factory import read_index_manifest
         from qa.render import print_sources
 
-        manifest = read_index_manifest(settings_from(index_dir=index_dir))
+        manifest = read_index_manifest(settings_from(index_dir=index_dir, store=store))
         summaries = summarize_sources(manifest.index_sources(), manifest.documents)
         if as_json:
             sys.stdout.write(json.dumps([s.to_json() for s in summaries], ensure_ascii=False) + "\n")
@@ -124,6 +126,7 @@ def ask_command(
     index_dir: IndexDirOption = None,
     model: ModelOption = None,
     engine: EngineOption = None,
+    store: StoreOption = None,
     no_log: Annotated[bool, typer.Option("--no-log", help="Do not record the question and answer in the history (qa log).")] = False,
 ) -> None:
     """Answer a question with sentences quoted from the documents, each cited (and logged:
@@ -132,7 +135,7 @@ def ask_command(
         from qa.factory import open_answerer
         from qa.render import print_answer, progress_reporter
 
-        settings = settings_from(index_dir=index_dir, model=model, engine=engine, top_k=top_k, retriever=retriever, reader=reader)
+        settings = settings_from(index_dir=index_dir, model=model, engine=engine, top_k=top_k, retriever=retriever, reader=reader, store=store)
         if question != "-" and not question.strip():
             from index.errors import UsageError
 

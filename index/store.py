@@ -161,6 +161,9 @@ class PassageIndex:
     def all_sentences(self) -> Iterator[Sentence]:
         return iter(self.sentences)
 
+    def all_passages(self) -> Iterator[Passage]:
+        return iter(self.passages)
+
     def reading(self) -> AbstractContextManager[None]:
         return nullcontext()  # an index in memory never changes under its reader
 
@@ -383,20 +386,27 @@ def _live_snapshot(index_dir: Path) -> Path:
 def _read_manifest(snapshot: Path) -> Manifest:
     try:
         raw = json.loads((snapshot / "manifest.json").read_text("utf-8"))
-        version = raw.get("format_version")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError):
         raise IndexStoreError(f"index manifest in {snapshot} is damaged; rebuild it with `qa index PATH...`") from None
+    return manifest_from_json(raw, f"index manifest in {snapshot}")
+
+
+def manifest_from_json(raw: Any, where: str) -> Manifest:
+    """The Manifest of its JSON (`asdict`) form, checked for format version; `where` names it
+    in errors."""
+    version = raw.get("format_version") if isinstance(raw, dict) else None
     if version != FORMAT_VERSION:
         raise IndexStoreError(
             f"index format {version!r} is not the format this qa reads ({FORMAT_VERSION}); "
             "rebuild it with `qa index PATH...`"
         )
     try:
+        raw = dict(raw)
         raw["documents"] = tuple(DocumentRecord(**d) for d in raw["documents"])
         raw["sources"] = tuple(SourceRecord(**d) for d in raw.get("sources", ()))
         return Manifest(**raw)
     except (TypeError, KeyError):
-        raise IndexStoreError(f"index manifest in {snapshot} is incomplete; rebuild it with `qa index PATH...`") from None
+        raise IndexStoreError(f"{where} is incomplete; rebuild it with `qa index PATH...`") from None
 
 
 def _write_json(path: Path, value: Any) -> None:

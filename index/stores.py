@@ -65,6 +65,10 @@ class SearchableIndex(Protocol):
         """Every sentence, in id order (for corpus statistics)."""
         ...
 
+    def all_passages(self) -> Iterator[Passage]:
+        """Every passage, in id order."""
+        ...
+
     def reading(self) -> AbstractContextManager[None]:
         """One answer's reads see one state of the index, even while a writer commits."""
         ...

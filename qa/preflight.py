@@ -7,7 +7,7 @@ from pathlib import Path
 
 from index.documents import check_document_path
 from index.errors import IndexStoreError
-from index.store import index_exists, read_manifest
+from index.stores import open_store
 from qa.settings import Settings
 
 DEFAULT_DOCUMENTS = Path("seeds")
@@ -17,12 +17,13 @@ def check_chat_arguments(settings: Settings, paths: list[Path]) -> None:
     """Raise the error `qa index PATH...` / `open_index` would raise later, now."""
     for path in paths:
         check_document_path(path)
-    if not index_exists(settings.index_dir):
+    store = open_store(settings.store, settings.index_dir)
+    if not store.exists():
         if not paths and not DEFAULT_DOCUMENTS.is_dir():
-            raise IndexStoreError(f"no index in {settings.index_dir}; build one with `qa index PATH` or start `qa chat PATH...`")
+            raise IndexStoreError(f"no index in {store.location}; build one with `qa index PATH` or start `qa chat PATH...`")
         return
     if not paths:
-        require_documents(settings.index_dir, read_manifest(settings.index_dir))
+        require_documents(store.location, store.read_manifest())
 
 
 def require_documents(index_dir: Path | str, manifest) -> None:

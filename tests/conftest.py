@@ -63,7 +63,7 @@ def isolated_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("QA_DATA_DIR", str(base / "data"))
     monkeypatch.delenv("QA_EXPORTS_DIR", raising=False)
     monkeypatch.setenv("QA_CACHE_DIR", os.environ.get("QA_TEST_CACHE_DIR") or str(base / "cache"))
-    for name in ("QA_MODEL", "QA_ENGINE", "QA_TOP_K", "QA_RETRIEVER", "QA_READER"):
+    for name in ("QA_MODEL", "QA_ENGINE", "QA_TOP_K", "QA_RETRIEVER", "QA_READER", "QA_STORE", "QA_SERVE_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return base
@@ -89,3 +89,26 @@ def model_cache_dir(tmp_path_factory) -> Path:
     QA_TEST_CACHE_DIR (developers set it to skip the ~20 s conversion)."""
     given = os.environ.get("QA_TEST_CACHE_DIR")
     return Path(given) if given else tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A real PostgreSQL 16 with pgvector (the pgserver wheel), started once per session."""
+    pgserver = pytest.importorskip("pgserver", reason="the pgserver wheel is a test dependency")
+    server = pgserver.get_server(tmp_path_factory.mktemp("postgres"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request) -> str:
+    """The URL of a fresh, empty database on the session's server."""
+    import uuid
+
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    base = postgres_server.get_uri()
+    with psycopg.connect(base, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return base.replace("/postgres?", f"/{name}?", 1)
