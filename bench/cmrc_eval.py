@@ -2,10 +2,14 @@
 is asked against the whole corpus, scored with the same code as `qa eval`.
 
     .venv/bin/python bench/cmrc_eval.py [--split dev|trial] [--limit N] [--json]
-        [--reader trained|heuristic] [--english]
+        [--reader trained|heuristic] [--english] [--postgresql]
 
 --english asks the project's English translations of the questions (trial only:
 bench/data/cmrc2018/trial/questions-en.jsonl) over the same Chinese corpus.
+
+--postgresql copies the cached corpus index (vectors and all, nothing embedded again) into a
+PostgreSQL started from the pgserver wheel in bench/.cache/postgresql/ and answers from that
+store (index/postgres.py): its HNSW search and SQL BM25 against the FAISS directory's.
 
 A retrieved passage is relevant when it comes from the question's own context. Tune on
 trial; dev is the test set. The index is built once and cached in bench/.cache/.
@@ -49,6 +53,7 @@ def main() -> None:
     parser.add_argument("--english", action="store_true", help="ask the English translations (trial)")
     parser.add_argument("--fuse-always", action="store_true", help="keep BM25 in the fusion for English questions too")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+    parser.add_argument("--postgresql", action="store_true", help="answer from a PostgreSQL copy of the index")
     args = parser.parse_args()
     settings = Settings.from_env()
 
@@ -63,6 +68,8 @@ def main() -> None:
     started = time.perf_counter()
     index = open_corpus_index(name, documents, args.model, settings.cache_dir, args.engine)
     load_seconds = time.perf_counter() - started
+    if args.postgresql:
+        index = postgresql_copy(index, name)
     reader = open_reader(replace(settings, reader=args.reader), index)
     answerer = Answerer(index, Retriever(index, query_encoder(args.model, settings.cache_dir), args.retriever, not args.fuse_always), reader)
     context_ids = {d.id for d in documents}
@@ -89,6 +96,8 @@ def main() -> None:
         "index_load_seconds": round(load_seconds, 2), "ask_seconds": round(ask_seconds, 2),
         "index_engine": manifest.engine, "retriever": args.retriever, "reader": args.reader, "fuse_always": args.fuse_always,
         "questions": "english (translated by the project)" if english else "original",
+        "store": "postgresql" if args.postgresql else "faiss directory",
+        "vector_index": manifest.vector_index,
     }
     data = report.to_json()
     data.pop("results")
@@ -96,7 +105,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     name = f"cmrc-{args.split}" + ("-english" if english else "") + (f"-limit{args.limit}" if args.limit else "") + (
         f"-{args.retriever}" if args.retriever != "hybrid" else "") + (f"-{args.reader}" if args.reader != "trained" else "") + (
-        "-fused" if args.fuse_always else "")
+        "-fused" if args.fuse_always else "") + ("-postgresql" if args.postgresql else "")
     (RESULTS / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
@@ -109,6 +118,31 @@ def main() -> None:
           f"index build {extra['index_build_seconds']:.0f} s ({extra['passages_per_second']} passages/s, "
           f"{extra['texts_per_second']} texts/s on {extra['index_engine']}); "
           f"{len(gold)} questions in {ask_seconds:.0f} s")
+
+
+def postgresql_copy(index, name: str):
+    """The corpus index copied into a PostgreSQL kept under bench/.cache/postgresql/ (copied
+    again when the FAISS index was rebuilt since)."""
+    import pgserver
+
+    from index.postgres import PostgresStore
+
+    import psycopg
+
+    server = pgserver.get_server(Path(__file__).resolve().parent / ".cache" / "postgresql", cleanup_mode=None)
+    database = "cmrc_" + name.replace("-", "_")
+    with psycopg.connect(server.get_uri(), autocommit=True) as connection:
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is None:
+            connection.execute(f"CREATE DATABASE {database}")
+    store = PostgresStore(server.get_uri().replace("/postgres?", f"/{database}?", 1))
+    if not store.exists() or store.read_manifest().passage_count != index.manifest.passage_count:
+        started = time.perf_counter()
+        with store.writing() as writer:
+            manifest = writer.copy_index(index)
+        print(f"copied {manifest.passage_count} passages into PostgreSQL in {time.perf_counter() - started:.0f} s "
+              f"(HNSW ef_search {manifest.vector_index['ef_search']}, tuned recall {manifest.vector_index['tuned_recall']})",
+              file=sys.stderr)
+    return store.open()
 
 
 if __name__ == "__main__":

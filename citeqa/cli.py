@@ -274,9 +274,11 @@ def _answer_stdin_lines(answerer, top_k: int, log: _AskLog | None) -> None:
 
 from citeqa.chat import chat_command  # noqa: E402 - registered after the app exists
 from citeqa.log import log_command  # noqa: E402
+from citeqa.serve import serve_command  # noqa: E402
 
 app.command("chat")(chat_command)
 app.command("log")(log_command)
+app.command("serve")(serve_command)
 
 
 def main() -> None:

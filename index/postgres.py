@@ -27,7 +27,8 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -158,8 +159,6 @@ class PostgresWriter:
         vector_index_kind: str | None,
         sources: tuple[SourceRecord, ...],
     ) -> WriteResult:
-        import psycopg
-
         connection = self.connection
         previous = _read_manifest(connection, self.store.location) if _meta(connection, "manifest") else None
         stored: dict[str, str] = {}
@@ -171,27 +170,12 @@ class PostgresWriter:
         full = rebuild or not same_build
         keep = set() if full else {d.id for d in documents if stored.get(d.id) == d.sha256}
         to_embed = [d for d in documents if d.id not in keep]
+        started = time.perf_counter()
         delta, _ = build_index_incrementally(
             to_embed, encoder, progress=progress, reference_vectors=reference_vectors, searchable=False
         )
-        started = time.perf_counter()
-        try:
-            with connection.transaction():
-                if full:
-                    connection.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-                    _create_schema(connection, encoder.dimension)
-                else:
-                    gone = [i for i in stored if i not in keep]
-                    connection.execute(f"DELETE FROM {SCHEMA}.documents WHERE id = ANY(%s)", (gone,))
-                _insert(connection, delta)
-                if full:
-                    with connection.cursor() as cursor:
-                        pgvector_ann.create_hnsw_index(cursor, "passages", "passages_embedding_hnsw")
-                spec = self._tune(connection)
-                manifest = self._manifest(connection, documents, encoder, reference_vectors, spec, sources, started)
-                _set_meta(connection, "manifest", asdict(manifest))
-        except psycopg.Error as error:
-            raise IndexStoreError(f"cannot write the index in {self.store.location}: {self.store._reason(error)}") from None
+        gone = [] if full else [i for i in stored if i not in keep]
+        manifest = self._commit(delta, documents, full, gone, encoder, reference_vectors, sources, started)
         current = {d.id for d in documents}
         changes = BuildChanges(
             added=sum(1 for d in to_embed if d.id not in stored),
@@ -201,6 +185,40 @@ class PostgresWriter:
             embedded_texts=len(delta.passages) + len(delta.sentences),
         )
         return WriteResult(changes, manifest.passage_count, manifest.sentence_count, VECTOR_KIND)
+
+    def copy_index(self, index: Any) -> Manifest:
+        """Replace the stored index by `index` (an index.store.PassageIndex, e.g. a FAISS
+        directory's), with its vectors: nothing is embedded again."""
+        vectors = index.passage_vectors(list(range(len(index.passages))))
+        delta = replace(index, exact_passage_vectors=vectors)
+        m = index.manifest
+        model = SimpleNamespace(model_id=m.model_id, dimension=m.dimension, engine=m.engine)
+        documents = [index.documents[r.id] for r in m.documents]
+        return self._commit(delta, documents, True, [], model, index.reference_vectors, m.index_sources(), time.perf_counter())
+
+    def _commit(self, delta, documents, full, gone, model, reference_vectors, sources, started) -> Manifest:
+        """In one transaction: drop everything (`full`) or the documents `gone`, insert
+        `delta`'s, build or keep the HNSW graph, retune its search, write the manifest."""
+        import psycopg
+
+        connection = self.connection
+        try:
+            with connection.transaction():
+                if full:
+                    connection.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+                    _create_schema(connection, model.dimension)
+                elif gone:
+                    connection.execute(f"DELETE FROM {SCHEMA}.documents WHERE id = ANY(%s)", (gone,))
+                _insert(connection, delta)
+                if full:
+                    with connection.cursor() as cursor:
+                        pgvector_ann.create_hnsw_index(cursor, "passages", "passages_embedding_hnsw")
+                spec = self._tune(connection)
+                manifest = self._manifest(connection, documents, model, reference_vectors, spec, sources, started)
+                _set_meta(connection, "manifest", asdict(manifest))
+        except psycopg.Error as error:
+            raise IndexStoreError(f"cannot write the index in {self.store.location}: {self.store._reason(error)}") from None
+        return manifest
 
     def _tune(self, connection: Any) -> VectorIndexSpec:
         """The HNSW search parameter for the index as it now is (index.pgvector_ann)."""
