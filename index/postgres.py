@@ -67,7 +67,8 @@ def redact(url: str) -> str:
         return url
     netloc = parts.netloc.rsplit("@", 1)[-1]
     user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}" if user else f"***@{netloc}"))
+    secret = ":***" if parts.password else ""
+    return urlunsplit(parts._replace(netloc=f"{user}{secret}@{netloc}"))
 
 
 class PostgresStore:

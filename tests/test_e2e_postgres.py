@@ -50,7 +50,7 @@ def test_index_ask_and_serve_on_postgresql(model_cache_dir, postgres_url, tmp_pa
            "QA_INDEX_DIR": str(tmp_path / "index")}
     indexed = _qa("index", "--store", postgres_url, str(SEED_ARTICLE), env=env)
     assert indexed.returncode == 0, indexed.stderr
-    assert "pgvector-hnsw vector index" in indexed.stdout
+    assert "pgvector-hnsw vector index" in indexed.stderr
     assert _qa("index", str(SEED_ARTICLE), env=env).returncode == 0  # the same documents in a directory
 
     sources = json.loads(_qa("sources", "--json", "--store", postgres_url, env=env).stdout)

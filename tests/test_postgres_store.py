@@ -155,3 +155,4 @@ def test_redact_keeps_everything_but_the_password():
 
     assert redact("postgresql://u:pw@db.example:5433/q?sslmode=require") == "postgresql://u:***@db.example:5433/q?sslmode=require"
     assert redact("postgresql:///q?host=/tmp/sock") == "postgresql:///q?host=/tmp/sock"
+    assert redact("postgresql://u:@/q?host=/tmp/sock") == "postgresql://u@/q?host=/tmp/sock"
