@@ -127,7 +127,7 @@ class PostgresStore:
     def open(self) -> "PostgresIndex":
         connection = self.connect()
         try:
-            return PostgresIndex(connection, self.location)
+            return PostgresIndex(connection, self)
         except BaseException:
             connection.close()
             raise
@@ -271,11 +271,12 @@ class PostgresIndex:
     """An index in PostgreSQL as answering reads it (index.stores.SearchableIndex). One
     connection, used by one thread at a time."""
 
-    def __init__(self, connection: Any, location: str) -> None:
+    def __init__(self, connection: Any, store: PostgresStore) -> None:
         self._connection = connection
+        self._store = store
         self._lock = threading.RLock()
         self._depth = 0
-        self.location = location
+        self.location = location = store.location
         self._manifest = _read_manifest(connection, location)
         rows = connection.execute(f"SELECT embedding FROM {SCHEMA}.reference_vectors ORDER BY id", binary=True).fetchall()
         dimension = self._manifest.dimension
@@ -302,11 +303,19 @@ class PostgresIndex:
             if self._depth:
                 yield
                 return
+            if self._connection.broken or self._connection.closed:
+                # The server restarted or the network dropped since the last answer: a
+                # long-running `qa serve` reconnects instead of failing from then on.
+                self._connection = self._store.connect()
+            import psycopg
+
             self._depth += 1
             try:
                 with self._connection.transaction():
                     self._connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     yield
+            except psycopg.Error as error:
+                raise IndexStoreError(f"reading the index in {self.location} failed: {self._store._reason(error)}") from None
             finally:
                 self._depth -= 1
 

@@ -121,6 +121,19 @@ def test_a_reader_sees_one_state_while_a_writer_commits(settings, tmp_path):
     assert [p.text for p in index.all_passages()] == ["上海研发中心有三千名工程师。"]
 
 
+def test_a_lost_connection_fails_one_answer_then_reconnects(settings, tmp_path):
+    import psycopg
+
+    index_documents(settings, [_write(tmp_path / "docs", "a.txt", "北京工厂年产十五万辆汽车。工厂在亦庄。")])
+    answerer = open_answerer(settings)
+    assert not answerer.ask("工厂在哪里？").abstained
+    with psycopg.connect(settings.store, autocommit=True) as connection:  # as a server restart would
+        connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    with pytest.raises(IndexStoreError, match="reading the index in postgresql://"):
+        answerer.ask("工厂在哪里？")
+    assert [c.doc for c in answerer.ask("工厂在哪里？").citations] == ["docs/a.txt"]
+
+
 def test_wrong_schema_version_is_one_line(settings, tmp_path):
     import psycopg
 
