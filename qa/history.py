@@ -210,13 +210,16 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
         raise HistoryError(f"the history {path} is from a newer citeqa (schema {version}, this one reads {SCHEMA_VERSION})")
     if db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
         raise HistoryError(f"{path} is not a citeqa history (schema {version}); move it away to start a new one")
-    db.execute("PRAGMA journal_mode = WAL")
     with _transaction(db):
         if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
             return  # another process created it while this one waited for the lock
         for statement in _statements(_SCHEMA):
             db.execute(statement)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    try:
+        db.execute("PRAGMA journal_mode = WAL")  # persistent: set once, by whoever creates it
+    except sqlite3.OperationalError:
+        pass  # another process holds the file (and will set it): SQLite does not wait for this pragma
 
 
 def _statements(script: str) -> list[str]:
