@@ -28,7 +28,6 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, replace
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -42,7 +41,7 @@ from index.errors import IndexStoreError
 from index.lexical import TOKENIZER_ID, lexical_tokens
 from index.passages import MAX_PASSAGE_CHARS, SPLITTER_VERSION, Passage, Sentence
 from index.sources import SourceRecord
-from index.store import FORMAT_VERSION, DocumentRecord, Manifest, _record_document, manifest_from_json
+from index.store import DocumentRecord, Manifest, _record_document, manifest_from_json
 from index.stores import StoredDocuments, WriteResult
 
 SCHEMA = "citeqa"
@@ -176,7 +175,7 @@ class PostgresWriter:
             to_embed, encoder, progress=progress, reference_vectors=reference_vectors, searchable=False
         )
         gone = [] if full else [i for i in stored if i not in keep]
-        manifest = self._commit(delta, documents, full, gone, encoder, reference_vectors, sources, started)
+        manifest = self._commit(delta, documents, full, gone, sources, started)
         current = {d.id for d in documents}
         changes = BuildChanges(
             added=sum(1 for d in to_embed if d.id not in stored),
@@ -192,14 +191,14 @@ class PostgresWriter:
         directory's), with its vectors: nothing is embedded again."""
         vectors = index.passage_vectors(list(range(len(index.passages))))
         delta = replace(index, exact_passage_vectors=vectors)
-        m = index.manifest
-        model = SimpleNamespace(model_id=m.model_id, dimension=m.dimension, engine=m.engine)
-        documents = [index.documents[r.id] for r in m.documents]
-        return self._commit(delta, documents, True, [], model, index.reference_vectors, m.index_sources(), time.perf_counter())
+        documents = [index.documents[r.id] for r in index.manifest.documents]
+        return self._commit(delta, documents, True, [], index.manifest.index_sources(), time.perf_counter())
 
-    def _commit(self, delta, documents, full, gone, model, reference_vectors, sources, started) -> Manifest:
+    def _commit(self, delta, documents, full, gone, sources, started) -> Manifest:
         """In one transaction: drop everything (`full`) or the documents `gone`, insert
-        `delta`'s, build or keep the HNSW graph, retune its search, write the manifest."""
+        `delta`'s (an index over the new and changed documents, whose manifest says which
+        model embedded them), build or keep the HNSW graph, retune its search, write the
+        manifest of `documents`."""
         import psycopg
 
         connection = self.connection
@@ -207,7 +206,7 @@ class PostgresWriter:
             with connection.transaction():
                 if full:
                     connection.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-                    _create_schema(connection, model.dimension)
+                    _create_schema(connection, delta.manifest.dimension)
                 elif gone:
                     connection.execute(f"DELETE FROM {SCHEMA}.documents WHERE id = ANY(%s)", (gone,))
                 _insert(connection, delta)
@@ -215,7 +214,7 @@ class PostgresWriter:
                     with connection.cursor() as cursor:
                         pgvector_ann.create_hnsw_index(cursor, "passages", "passages_embedding_hnsw")
                 spec = self._tune(connection)
-                manifest = self._manifest(connection, documents, model, reference_vectors, spec, sources, started)
+                manifest = self._manifest(connection, delta, documents, spec, sources, started)
                 _set_meta(connection, "manifest", asdict(manifest))
         except psycopg.Error as error:
             raise IndexStoreError(f"cannot write the index in {self.store.location}: {self.store._reason(error)}") from None
@@ -233,7 +232,9 @@ class PostgresWriter:
             ef_search, recall = pgvector_ann.tune_ef_search(cursor, "passages", vectors, ids)
         return VectorIndexSpec(VECTOR_KIND, factory, ef_search=ef_search, tuned_recall=round(recall, 4))
 
-    def _manifest(self, connection, documents, encoder, reference_vectors, spec, sources, started) -> Manifest:
+    def _manifest(self, connection, delta, documents, spec, sources, started) -> Manifest:
+        """`delta`'s manifest (model, engine, splitter) over all of `documents` as stored now;
+        also the BM25 statistics and the reference vectors."""
         passages = dict(connection.execute(f"SELECT doc_id, count(*) FROM {SCHEMA}.passages GROUP BY doc_id").fetchall())
         sentence_count = connection.execute(f"SELECT count(*) FROM {SCHEMA}.sentences").fetchone()[0]
         passage_count, total_length = connection.execute(
@@ -242,27 +243,20 @@ class PostgresWriter:
         _set_meta(connection, "lexical", {"passages": passage_count, "total_length": int(total_length)})
         connection.execute(f"DELETE FROM {SCHEMA}.reference_vectors")
         with connection.cursor().copy(f"COPY {SCHEMA}.reference_vectors (id, embedding) FROM STDIN") as copy:
-            for i, vector in enumerate(np.asarray(reference_vectors, dtype=np.float32)):
+            for i, vector in enumerate(delta.reference_vectors):
                 copy.write_row((i, vector))
-        return Manifest(
-            format_version=FORMAT_VERSION,
-            model_id=encoder.model_id,
-            dimension=encoder.dimension,
-            engine=encoder.engine,
-            built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        return replace(
+            delta.manifest,
             build_seconds=round(time.perf_counter() - started, 3),
-            max_passage_chars=MAX_PASSAGE_CHARS,
             faiss_index="",
             lexical_index=f"postgresql bm25 {TOKENIZER_ID}",
             passage_count=int(passage_count),
             sentence_count=int(sentence_count),
-            reference_count=len(reference_vectors),
             documents=tuple(
                 DocumentRecord(d.id, d.sha256, d.size, str(d.path), d.encoding, d.source, int(passages.get(d.id, 0)))
                 for d in documents
             ),
             vector_index=asdict(spec),
-            splitter=SPLITTER_VERSION,
             sources=sources,
         )
 
