@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.documents import Document, load_documents, load_source
 from index.encoders import DEFAULT_MODEL_ID, Encoder, ProgressCallback, load_encoder
@@ -22,6 +23,9 @@ from qa.reading.types import Reader
 from qa.reference import reference_vectors
 from qa.retrieval import Retriever
 from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from qa.reading.reader import PassageReader
 
 
 
@@ -150,30 +154,47 @@ def open_query_encoder(settings: Settings, index: SearchableIndex, progress: Pro
     return encoder
 
 
-def open_reader(settings: Settings, index: SearchableIndex, progress: ProgressCallback | None = None) -> Reader:
-    """The trained span reader (exported to OpenVINO on first use), or the heuristic one."""
+def open_span_reader(settings: Settings, progress: ProgressCallback | None = None) -> PassageReader | None:
+    """The trained span reader (exported to OpenVINO on first use), loading in the background;
+    None for the heuristic reader, which has none."""
+    if settings.reader == "heuristic":
+        return None
+    from index.default_model import build_default_model
+    from index.encoders import default_model_dir
+    from qa.reading.reader import load_span_reader
+
+    return load_span_reader(build_default_model(default_model_dir(settings.cache_dir)), settings.cache_dir, progress)
+
+
+def open_reader(
+    settings: Settings, index: SearchableIndex, progress: ProgressCallback | None = None,
+    span_reader: PassageReader | None = None,
+) -> Reader:
+    """The trained reader over `span_reader` (opened here when not given), or the heuristic one."""
     if settings.reader == "heuristic":
         from qa.reading.heuristic import HeuristicReader
 
         return HeuristicReader(index)
-    from index.default_model import build_default_model
-    from index.encoders import default_model_dir
-    from qa.reading.reader import load_calibration, load_span_reader
+    from qa.reading.reader import load_calibration
     from qa.reading.trained import TrainedReader
 
-    model_dir = build_default_model(default_model_dir(settings.cache_dir))
-    return TrainedReader(index, load_span_reader(model_dir, settings.cache_dir, progress), load_calibration())
+    return TrainedReader(index, span_reader or open_span_reader(settings, progress), load_calibration())
 
 
-def build_answerer(settings: Settings, index: SearchableIndex, progress: ProgressCallback | None = None) -> Answerer:
+def build_answerer(
+    settings: Settings, index: SearchableIndex, progress: ProgressCallback | None = None,
+    span_reader: PassageReader | None = None,
+) -> Answerer:
     retriever = Retriever(index, open_query_encoder(settings, index, progress), settings.retriever)
-    return Answerer(index, retriever, open_reader(settings, index, progress))
+    return Answerer(index, retriever, open_reader(settings, index, progress, span_reader))
 
 
 def open_answerer(settings: Settings, progress: ProgressCallback | None = None) -> Answerer:
     if settings.top_k < 1:
         raise UsageError("--top-k must be at least 1")
-    return build_answerer(settings, open_index(settings, progress), progress)
+    # The reader loads on background threads while the index opens (qa/reading/reader.py).
+    span_reader = open_span_reader(settings, progress)
+    return build_answerer(settings, open_index(settings, progress), progress, span_reader)
 
 
 def open_evaluation(
