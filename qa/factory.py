@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from qa.reading.reader import PassageReader
 
 
-
 @dataclass(frozen=True)
 class IndexReport:
     changes: BuildChanges

@@ -150,10 +150,6 @@ class OpenVINOSpanReader:
         except Exception as error:  # noqa: BLE001
             raise ModelError(f"cannot load the reader in {self._ir_dir}: {str(error).splitlines()[0] if str(error) else error!r}") from None
 
-    def wait_loaded(self) -> None:
-        """Block until loaded (raising ModelError if loading failed)."""
-        self._loaded
-
     def logits(self, pairs: list[PairEncoding]) -> list[np.ndarray]:
         """Per pair, [tokens, 2] start and end logits."""
         found: list[np.ndarray | None] = [None] * len(pairs)
@@ -161,7 +157,7 @@ class OpenVINOSpanReader:
         def done(request, row: int) -> None:
             found[row] = np.array(request.get_output_tensor(0).data[0], dtype=np.float32)
 
-        queue = self._loaded[1]
+        _, queue = self._loaded
         queue.set_callback(done)
         # Longest first: the short ones then fill in on whichever stream frees up first.
         for row in sorted(range(len(pairs)), key=lambda r: -len(pairs[r].ids)):
@@ -175,7 +171,8 @@ class OpenVINOSpanReader:
     ) -> list[SpanReading | None]:
         if not passages:
             return []
-        pairs = encode_pairs(self._loaded[0], [question] * len(passages), list(passages))
+        tokenizer, _ = self._loaded
+        pairs = encode_pairs(tokenizer, [question] * len(passages), list(passages))
         logits = self.logits(pairs)
         ranges = allowed if allowed is not None else [None] * len(passages)
         spans = [
