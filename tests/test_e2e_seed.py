@@ -4,6 +4,9 @@ and questions the article does not answer. Slow tier (`-m model`)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -81,6 +84,21 @@ def test_cli_first_run_builds_index_and_answers_json(model_cache_dir, monkeypatc
     data = json.loads(result.stdout)
     assert "52.99万元" in data["answer"]
     assert data["citations"] and data["citations"][0]["doc"].startswith("seeds/")
+
+
+def test_the_qa_process_writes_its_whole_answer_and_log_before_exiting(model_cache_dir, tmp_path):
+    """The real entry point (`python -m citeqa`), which skips the interpreter's teardown once a
+    one-shot answer is out: the JSON is complete, the history holds it, the exit code is 0."""
+    env = {**os.environ, "QA_CACHE_DIR": str(model_cache_dir), "QA_INDEX_DIR": str(tmp_path / "index"),
+           "QA_DATA_DIR": str(tmp_path / "data")}
+    qa = lambda *args: subprocess.run([sys.executable, "-m", "citeqa", *args], cwd=SEED_DIR.parent, env=env,
+                                      capture_output=True, text=True, timeout=600)
+    asked = qa("ask", "--json", "SU7 Ultra的定价是多少？")
+    assert asked.returncode == 0, asked.stderr
+    assert "52.99万" in json.loads(asked.stdout)["answer"]
+    logged = qa("log", "--json")
+    assert logged.returncode == 0, logged.stderr
+    assert "SU7 Ultra的定价是多少？" in logged.stdout
 
 
 def test_any_sentence_transformers_model_by_path(model_cache_dir, tmp_path, monkeypatch):
