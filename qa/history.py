@@ -203,16 +203,18 @@ def _exchanges(rows) -> list[Exchange]:
 
 
 def _migrate(db: sqlite3.Connection, path: Path) -> None:
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version == SCHEMA_VERSION:
+    if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
         return
-    if version > SCHEMA_VERSION:
-        raise HistoryError(f"the history {path} is from a newer citeqa (schema {version}, this one reads {SCHEMA_VERSION})")
-    if db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
-        raise HistoryError(f"{path} is not a citeqa history (schema {version}); move it away to start a new one")
     with _transaction(db):
-        if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        # Decided under the write lock: another process may be creating the file right now,
+        # and between reading its version and its tables it would look like a foreign one.
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
             return  # another process created it while this one waited for the lock
+        if version > SCHEMA_VERSION:
+            raise HistoryError(f"the history {path} is from a newer citeqa (schema {version}, this one reads {SCHEMA_VERSION})")
+        if db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+            raise HistoryError(f"{path} is not a citeqa history (schema {version}); move it away to start a new one")
         for statement in _statements(_SCHEMA):
             db.execute(statement)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
