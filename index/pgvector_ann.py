@@ -40,6 +40,10 @@ RECALL_TARGET = 0.98
 """recall@10 after exact re-scoring that `tune_ef_search` aims for on pseudo-queries."""
 MAX_EF_SEARCH = 1000
 """pgvector's upper limit for hnsw.ef_search."""
+EXACT = 0
+"""The ef_search recorded when the graph does not reach RECALL_TARGET even at MAX_EF_SEARCH:
+`search` then scans every row (index scans off; PostgreSQL's parallel workers share the scan),
+so the store's recall never falls below the target, at the cost of a scan's latency."""
 MIN_EF_SEARCH = 10
 TUNING_QUERIES = 200
 BUILD_MEMORY_PER_VECTOR = 1024
@@ -119,7 +123,8 @@ def search(cursor: Any, table: str, query: np.ndarray, k: int, ef_search: int, c
     index is asked, at hnsw.ef_search = max(ef_search, candidate_count(k)) (pgvector 0.6 yields
     no more than ef_search rows), for candidate_count(k) rows ordered by `column <#> query`;
     those are re-sorted by their exact inner product and cut to k. An index scan needs the
-    ORDER BY ... LIMIT form used here; without an HNSW index the same query is exact."""
+    ORDER BY ... LIMIT form used here; without an HNSW index, or with ef_search EXACT, the
+    same query is exact."""
     from psycopg import sql
 
     table_id, column_id = _identifier(table, column)
@@ -130,7 +135,10 @@ def search(cursor: Any, table: str, query: np.ndarray, k: int, ef_search: int, c
     # One pipeline sends BEGIN, set_config, SELECT and COMMIT in one round trip (2.3 against
     # 3.3 ms a query at 5,000 vectors, ef_search 40, on this 2-core machine).
     with connection.pipeline(), connection.transaction():
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(min(MAX_EF_SEARCH, max(ef_search, depth))),))
+        if ef_search == EXACT:
+            cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
+        else:
+            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(min(MAX_EF_SEARCH, max(ef_search, depth))),))
         cursor.execute(statement, {"q": vector, "n": depth}, binary=True)
         rows = cursor.fetchall()
     scored = sorted(((int(i), -float(distance)) for i, distance in rows), key=lambda hit: -hit[1])

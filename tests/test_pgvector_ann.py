@@ -18,6 +18,7 @@ from index.pgvector_ann import (
     create_hnsw_index,
     search,
     tune_ef_search,
+    EXACT,
 )
 
 pgserver = pytest.importorskip("pgserver", reason="pgserver (PostgreSQL + pgvector from PyPI) is not installed")
@@ -113,6 +114,20 @@ def test_search_finds_the_exact_top_10_with_exact_cosines_in_order(database):
             found.append([i for i, _ in hits])
             exact.append([i for i, _ in truth])
     assert recall_at(np.array(found), np.array(exact)) >= 0.95
+
+
+def test_exact_search_scans_every_row_and_finds_the_true_top_10(database):
+    """ef_search EXACT (what a store records when the graph misses the target) is exact search:
+    the same ids as brute force, whatever a graph at ef_search 10 would have missed."""
+    connection, vectors, ids, queries = database
+    with connection.cursor() as cursor:
+        for query in queries[:20]:
+            hits = search(cursor, TABLE, query, 10, EXACT)
+            assert [i for i, _ in hits] == [i for i, _ in exact_hits(vectors, ids, query, 10)]
+        with connection.transaction():
+            cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
+            plan = "\n".join(r[0] for r in cursor.execute(f"EXPLAIN SELECT id FROM {TABLE} ORDER BY embedding <#> %s LIMIT 10", (queries[0],)).fetchall())
+    assert "Index Scan" not in plan and "Seq Scan" in plan
 
 
 def test_more_candidates_than_k_change_nothing(database):

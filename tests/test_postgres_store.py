@@ -121,6 +121,25 @@ def test_a_reader_sees_one_state_while_a_writer_commits(settings, tmp_path):
     assert [p.text for p in index.all_passages()] == ["上海研发中心有三千名工程师。"]
 
 
+def test_a_graph_below_the_recall_target_is_searched_exactly(settings, fake_encoder, tmp_path, monkeypatch):
+    """When no ef_search reaches the target (forced here: 1.01), the manifest says so and
+    search scans every row: each passage's own vector finds that passage first."""
+    import index.pgvector_ann as pgvector_ann
+
+    monkeypatch.setattr(pgvector_ann, "RECALL_TARGET", 1.01)
+    folder = tmp_path / "docs"
+    for i in range(40):
+        _write(folder, f"d{i}.txt", f"第{i}号仓库存放{i * 7}箱零件，由{i % 5}组管理。")
+    index_documents(settings, [folder])
+    spec = read_index_manifest(settings).vector_index_spec
+    assert spec.ef_search == pgvector_ann.EXACT and spec.factory.startswith("exact scan")
+    index = open_index(settings)
+    passages = list(index.all_passages())
+    vectors = fake_encoder.encode_passages([p.text for p in passages])
+    for passage, vector in zip(passages, vectors):
+        assert index.search(vector, 1)[0][0] == passage.id
+
+
 def test_a_lost_connection_fails_one_answer_then_reconnects(settings, tmp_path):
     import psycopg
 
