@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -92,6 +91,37 @@ def index_command(
             f"{report.passages} passages, {report.sentences} sentences in {report.seconds:.1f} s "
             f"({safe_inline(report.model_id)} on {report.engine}, {report.vector_index} vector index) "
             f"-> {safe_inline(report.location)}",
+            markup=False, highlight=False, soft_wrap=True,
+        )
+
+
+@app.command("copy-index")
+def copy_index_command(
+    source: Annotated[Optional[Path], typer.Option("--from", metavar="DIR", help="The index directory to copy [default: --index-dir's, env QA_INDEX_DIR].", show_default=False)] = None,
+    store: StoreOption = None,
+    replace_existing: Annotated[bool, typer.Option("--replace", help="Overwrite the index the store already holds.")] = False,
+    index_dir: IndexDirOption = None,
+) -> None:
+    """Copy an index directory into a PostgreSQL store (--store) with its vectors: nothing is
+    embedded again. The copy commits at once: readers of the store see the old index or the
+    new one."""
+    with errors_to_exit_codes():
+        from qa.factory import copy_directory_index
+        from qa.render import safe_inline, stderr_console
+
+        settings = settings_from(index_dir=index_dir, store=store)
+        console = stderr_console()
+
+        def warn(message: str) -> None:
+            console.print(f"qa: warning: {safe_inline(message)}", markup=False, highlight=False, soft_wrap=True)
+
+        started = time.perf_counter()
+        origin = source or settings.index_dir
+        manifest, location = copy_directory_index(settings, origin, replace_existing, warn)
+        console.print(
+            f"Copied {len(manifest.documents)} document(s): {manifest.passage_count} passages, "
+            f"{manifest.sentence_count} sentences from {safe_inline(str(origin))} in {time.perf_counter() - started:.1f} s "
+            f"({safe_inline(manifest.vector_index_spec.factory)}) -> {safe_inline(location)}",
             markup=False, highlight=False, soft_wrap=True,
         )
 

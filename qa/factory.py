@@ -113,6 +113,34 @@ def index_documents(
     )
 
 
+def copy_directory_index(
+    settings: Settings, source_dir: Path, replace_existing: bool = False, warn: Callable[[str], None] | None = None
+) -> tuple[Manifest, str]:
+    """Copy the FAISS directory index in `source_dir`, vectors included (nothing is embedded
+    again), into the PostgreSQL store `settings.store`, in one transaction; a store that
+    already holds an index is replaced only with `replace_existing`. Returns the new manifest
+    and the store's location (without its password)."""
+    if not settings.store:
+        raise UsageError("copy-index writes into a PostgreSQL store: give --store postgresql://... (or set QA_STORE)")
+    if not index_exists(source_dir):
+        raise IndexStoreError(f"no index in {source_dir} to copy; build one with `qa index --index-dir {source_dir} PATH...`")
+    index = load_index(source_dir)
+    store = open_store(settings.store, settings.index_dir)
+
+    def waiting() -> None:
+        if warn:
+            warn(f"another `qa index` is writing {store.location}; waiting for it to finish")
+
+    with store.writing(waiting) as writer:
+        if store.exists() and not replace_existing:
+            held = store.read_manifest()
+            raise UsageError(
+                f"{store.location} already holds an index ({len(held.documents)} documents, "
+                f"{held.passage_count} passages); add --replace to overwrite it"
+            )
+        return writer.copy_index(index), store.location
+
+
 def open_index(settings: Settings, progress: ProgressCallback | None = None) -> SearchableIndex:
     """Open the index; on first use with no index, build one from ./seeds."""
     store = open_store(settings.store, settings.index_dir)

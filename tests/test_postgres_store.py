@@ -188,3 +188,45 @@ def test_redact_keeps_everything_but_the_password():
     assert redact("postgresql://u:pw@db.example:5433/q?sslmode=require") == "postgresql://u:***@db.example:5433/q?sslmode=require"
     assert redact("postgresql:///q?host=/tmp/sock") == "postgresql:///q?host=/tmp/sock"
     assert redact("postgresql://u:@/q?host=/tmp/sock") == "postgresql://u@/q?host=/tmp/sock"
+
+
+def test_copy_index_moves_a_directory_index_with_its_vectors(postgres_url, fake_encoder, tmp_path):
+    """`qa copy-index` copies a FAISS directory index into PostgreSQL without embedding:
+    same passages, same answers; it refuses to overwrite an index unless told to."""
+    from citeqa.cli import app
+
+    directory = tmp_path / "faiss-index"
+    folder = _write(tmp_path / "docs", "a.txt", "北京工厂年产十五万辆汽车。工厂在亦庄。上海研发中心有三千名工程师。")
+    local = replace(Settings.from_env(), store=None, index_dir=directory)
+    index_documents(local, [folder])
+    embed = fake_encoder.encode_passages
+    fake_encoder.encode_passages = lambda *a, **k: pytest.fail("copy-index embedded something")
+    try:
+        copied = CliRunner().invoke(app, ["copy-index", "--from", str(directory), "--store", postgres_url])
+    finally:
+        fake_encoder.encode_passages = embed
+    assert copied.exit_code == 0, copied.output
+    assert "Copied 1 document(s)" in copied.stderr and "password" not in copied.stderr
+    stored = replace(local, store=postgres_url)
+    faiss_index, pg_index = open_index(local), open_index(stored)
+    assert [(p.doc_id, p.start, p.end, p.text) for p in pg_index.all_passages()] == [
+        (p.doc_id, p.start, p.end, p.text) for p in faiss_index.all_passages()
+    ]
+    question = "工厂在哪里？"
+    assert open_answerer(stored).ask(question).answer == open_answerer(local).ask(question).answer
+
+    again = CliRunner().invoke(app, ["copy-index", "--from", str(directory), "--store", postgres_url])
+    assert again.exit_code == 2 and "--replace" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+    assert CliRunner().invoke(app, ["copy-index", "--from", str(directory), "--store", postgres_url, "--replace"]).exit_code == 0
+
+
+def test_copy_index_errors_are_one_line(postgres_url, tmp_path, monkeypatch):
+    from citeqa.cli import app
+
+    monkeypatch.delenv("QA_STORE", raising=False)
+    missing = CliRunner().invoke(app, ["copy-index", "--from", str(tmp_path / "none"), "--store", postgres_url])
+    assert missing.exit_code == 4 and "no index in" in missing.stderr
+    no_store = CliRunner().invoke(app, ["copy-index", "--from", str(tmp_path)])
+    assert no_store.exit_code == 2 and "--store" in no_store.stderr
+    for result in (missing, no_store):
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
