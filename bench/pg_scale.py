@@ -47,10 +47,10 @@ from index.pgvector_ann import (  # noqa: E402
     HNSW_EF_CONSTRUCTION,
     HNSW_M,
     RECALL_TARGET,
+    choose_search,
     copy_vectors,
     create_hnsw_index,
     search,
-    tune_ef_search,
 )
 
 TABLE, INDEX = "passages", "passages_hnsw"
@@ -107,9 +107,9 @@ def measure_pgvector(vectors: np.ndarray, queries: np.ndarray, exact: np.ndarray
         build_s = time.perf_counter() - started
         log(f"pgvector {n:,}: HNSW build in {build_s:.1f} s" + (f" (notices: {notices})" if notices else ""))
         started = time.perf_counter()
-        ef_search, tuned_recall = tune_ef_search(cursor, TABLE, vectors, ids, RECALL_TARGET, tuning_queries)
+        ef_search, tuned_recall = choose_search(cursor, TABLE, vectors, ids, tuning_queries)
         tune_s = time.perf_counter() - started
-        log(f"pgvector {n:,}: tuned ef_search {ef_search} (pseudo-query recall {tuned_recall:.3f}) in {tune_s:.0f} s")
+        log(f"pgvector {n:,}: tuned ef_search {ef_search or 'exact scan'} (pseudo-query recall of the graph {tuned_recall:.3f}) in {tune_s:.0f} s")
         for query in queries[:20]:
             search(cursor, TABLE, query, 10, ef_search)  # warm up
         times, found = [], []
@@ -161,7 +161,7 @@ def table(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         if r["store"] == "pgvector":
-            param, disk = f"ef_search={r['ef_search']}", f"{r['table_bytes'] / 1e6:.0f} table + {r['index_bytes'] / 1e6:.0f} index"
+            param, disk = f"ef_search={r['ef_search']}" if r["ef_search"] else "exact scan (graph below target)", f"{r['table_bytes'] / 1e6:.0f} table + {r['index_bytes'] / 1e6:.0f} index"
             load = f"{r['copy_s']:.1f}"
         else:
             param = f"nprobe={r['nprobe']}" if r["nprobe"] else f"ef={r['ef_search']}" if r["ef_search"] else "exact"

@@ -229,8 +229,8 @@ class PostgresWriter:
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         vectors = np.stack([r[1].to_numpy() for r in rows]).astype(np.float32)
         with connection.cursor() as cursor:
-            ef_search, recall = pgvector_ann.tune_ef_search(cursor, "passages", vectors, ids, pgvector_ann.RECALL_TARGET)
-        if recall < pgvector_ann.RECALL_TARGET:
+            ef_search, recall = pgvector_ann.choose_search(cursor, "passages", vectors, ids)
+        if ef_search == pgvector_ann.EXACT:
             # The graph levels off below the target (bench/pg_scale.py: 0.65 at 10^6 synthetic
             # vectors): search exactly rather than answer from the wrong passages.
             return VectorIndexSpec(

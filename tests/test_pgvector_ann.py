@@ -19,6 +19,9 @@ from index.pgvector_ann import (
     search,
     tune_ef_search,
     EXACT,
+    RECALL_TARGET,
+    TUNING_MARGIN,
+    choose_search,
 )
 
 pgserver = pytest.importorskip("pgserver", reason="pgserver (PostgreSQL + pgvector from PyPI) is not installed")
@@ -128,6 +131,17 @@ def test_exact_search_scans_every_row_and_finds_the_true_top_10(database):
             cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
             plan = "\n".join(r[0] for r in cursor.execute(f"EXPLAIN SELECT id FROM {TABLE} ORDER BY embedding <#> %s LIMIT 10", (queries[0],)).fetchall())
     assert "Index Scan" not in plan and "Seq Scan" in plan
+
+
+def test_choose_search_keeps_a_margin_and_falls_back_to_exact(database, monkeypatch):
+    import index.pgvector_ann as pgvector_ann
+
+    connection, vectors, ids, _ = database
+    with connection.cursor() as cursor:
+        ef_search, recall = choose_search(cursor, TABLE, vectors, ids, queries=60)
+        assert ef_search == EXACT or recall >= RECALL_TARGET + TUNING_MARGIN
+        monkeypatch.setattr(pgvector_ann, "TUNING_MARGIN", 0.05)  # 1.03: no graph reaches it
+        assert choose_search(cursor, TABLE, vectors, ids, queries=10)[0] == EXACT
 
 
 def test_more_candidates_than_k_change_nothing(database):
