@@ -184,7 +184,9 @@ class PostgresWriter:
             unchanged=len(keep),
             embedded_texts=len(delta.passages) + len(delta.sentences),
         )
-        return WriteResult(changes, manifest.passage_count, manifest.sentence_count, VECTOR_KIND)
+        spec = manifest.vector_index_spec
+        kind = VECTOR_KIND if spec.ef_search != pgvector_ann.EXACT else f"{VECTOR_KIND} below its recall target: exact scan"
+        return WriteResult(changes, manifest.passage_count, manifest.sentence_count, kind)
 
     def copy_index(self, index: Any) -> Manifest:
         """Replace the stored index by `index` (an index.store.PassageIndex, e.g. a FAISS

@@ -130,7 +130,8 @@ def test_a_graph_below_the_recall_target_is_searched_exactly(settings, fake_enco
     folder = tmp_path / "docs"
     for i in range(40):
         _write(folder, f"d{i}.txt", f"第{i}号仓库存放{i * 7}箱零件，由{i % 5}组管理。")
-    index_documents(settings, [folder])
+    report = index_documents(settings, [folder])
+    assert report.vector_index.endswith("exact scan")  # what `qa index` prints
     spec = read_index_manifest(settings).vector_index_spec
     assert spec.ef_search == pgvector_ann.EXACT and spec.factory.startswith("exact scan")
     index = open_index(settings)
