@@ -30,6 +30,8 @@ AWKWARD = [
     "Xiaomi SU7 Ultra 的定价是 52.99 万元（约 7.3 万美元）。",
     "繁體中文：臺灣的經濟發展",
     "ﬁ ligature, Ⅻ numeral, ㎞ unit, ½ fraction",
+    "The quick brown fox jumps over the lazy dog; the dog, unimpressed, sleeps.  Then the fox "
+    "leaves the doghouse (and the dogs) behind: re-indexing, pre-tokenisation, non-breaking\u00a0spaces.",
 ]
 
 
