@@ -114,7 +114,7 @@ def _load_table(model_dir: Path) -> _PieceTable:
             data = pickle.load(f)  # written by _write_table below, into the user's own cache
         if data.get("version") == _TABLE_VERSION and data.get("source") == stamp:
             return data["table"]
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, KeyError, TypeError):
+    except Exception:  # noqa: BLE001 - any unreadable cache (damaged, older layout) is derived again
         pass
     table = _derive_table(source)
     _write_table(path, {"version": _TABLE_VERSION, "source": stamp, "table": table})
