@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -72,9 +73,7 @@ def index_command(
 
         settings = settings_from(index_dir=index_dir, model=model, engine=engine, vector_index=vector_index, store=store)
         console = stderr_console()
-
-        def warn(message: str) -> None:
-            console.print(f"qa: warning: {safe_inline(message)}", markup=False, highlight=False, soft_wrap=True)
+        warn = _warner(console)
 
         with progress_reporter() as progress:
             report = index_documents(settings, list(paths or []), progress, warn, rebuild, list(remove or []))
@@ -111,9 +110,7 @@ def copy_index_command(
 
         settings = settings_from(index_dir=index_dir, store=store)
         console = stderr_console()
-
-        def warn(message: str) -> None:
-            console.print(f"qa: warning: {safe_inline(message)}", markup=False, highlight=False, soft_wrap=True)
+        warn = _warner(console)
 
         started = time.perf_counter()
         origin = source or settings.index_dir
@@ -311,6 +308,16 @@ from citeqa.serve import serve_command  # noqa: E402
 app.command("chat")(chat_command)
 app.command("log")(log_command)
 app.command("serve")(serve_command)
+
+
+def _warner(console) -> Callable[[str], None]:
+    """`qa: warning: ...` lines on `console` (stderr), document text shown literally."""
+    from qa.render import safe_inline
+
+    def warn(message: str) -> None:
+        console.print(f"qa: warning: {safe_inline(message)}", markup=False, highlight=False, soft_wrap=True)
+
+    return warn
 
 
 class _teardown:

@@ -66,12 +66,8 @@ def index_documents(
     )
     background = reference_vectors(encoder, settings.cache_dir, progress)
 
-    def waiting() -> None:
-        if warn:
-            warn(f"another `qa index` is writing {store.location}; waiting for it to finish")
-
     store = open_store(settings.store, settings.index_dir)
-    with store.writing(waiting) as writer:
+    with store.writing(_waiting_notice(store.location, warn)) as writer:
         previous = writer.previous()
         if previous is None and store.exists() and warn:
             warn(f"the index in {store.location} cannot be read; building it from the paths given")
@@ -113,6 +109,16 @@ def index_documents(
     )
 
 
+def _waiting_notice(location: str, warn: Callable[[str], None] | None) -> Callable[[], None]:
+    """What a writer says when another one holds the store (IndexStore.writing's on_wait)."""
+
+    def waiting() -> None:
+        if warn:
+            warn(f"another `qa index` is writing {location}; waiting for it to finish")
+
+    return waiting
+
+
 def copy_directory_index(
     settings: Settings, source_dir: Path, replace_existing: bool = False, warn: Callable[[str], None] | None = None
 ) -> tuple[Manifest, str]:
@@ -127,11 +133,7 @@ def copy_directory_index(
     index = load_index(source_dir)
     store = open_store(settings.store, settings.index_dir)
 
-    def waiting() -> None:
-        if warn:
-            warn(f"another `qa index` is writing {store.location}; waiting for it to finish")
-
-    with store.writing(waiting) as writer:
+    with store.writing(_waiting_notice(store.location, warn)) as writer:
         if store.exists() and not replace_existing:
             held = store.read_manifest()
             raise UsageError(
