@@ -9,7 +9,11 @@ For each question:
 - a share converted to traditional Chinese with OpenCC (prefix, answer and suffix converted
   apart, so the answer offsets are recomputed exactly);
 - questions translated into English by the project (bench/data/cmrc2018/*/questions-en.jsonl)
-  over the same Chinese passages: a positive and a hard negative each.
+  over the same Chinese passages: a positive, a hard negative and the answer's passage with
+  its sentence removed (an on-topic question the passage cannot answer);
+- questions paraphrased by the project (bench/data/cmrc2018/train/questions-paraphrase.jsonl:
+  worded as a user who has not read the text would ask, not copying it): a positive and the
+  answer's passage with its sentence removed, so that answering does not hinge on copied words.
 """
 
 from __future__ import annotations
@@ -61,6 +65,12 @@ def load_split(folder: Path) -> tuple[dict[str, str], list[dict[str, Any]], dict
     return contexts, questions, english
 
 
+def load_paraphrases(folder: Path) -> dict[str, str]:
+    """Paraphrased questions by id (empty when the split has none)."""
+    path = folder / "questions-paraphrase.jsonl"
+    return {r["id"]: r["question_paraphrase"] for r in _read_jsonl(path)} if path.is_file() else {}
+
+
 def split_context(context_id: str, text: str) -> tuple[list[Sentence], list[Passage]]:
     document = Document(context_id, text, hashlib.sha256(text.encode()).hexdigest(), Path(context_id), "utf-8")
     return split_document(document)
@@ -87,6 +97,7 @@ def build_examples(folder: Path, seed: int = 0) -> list[ReaderExample]:
     """All examples of one split (deterministic for a seed), shuffled."""
     rng = random.Random(seed)
     contexts, questions, english = load_split(folder)
+    paraphrases = load_paraphrases(folder)
     split = {cid: split_context(cid, text) for cid, text in contexts.items()}
     flat = [(cid, p) for cid in sorted(split) for p in split[cid][1]]
     lexical = LexicalIndex.build([p.text for _, p in flat])
@@ -122,9 +133,7 @@ def build_examples(folder: Path, seed: int = 0) -> list[ReaderExample]:
         elif kind == "hard":
             negative = hard_negative(q["question"], cid, answer)
         elif kind == "removed":
-            kept = [sentences[i - sentences[0].id] for i in positive.sentence_ids]
-            kept = [s.text for s in kept if not (s.start < end and start < s.end)]
-            negative = "".join(kept) if kept and answer not in "".join(kept) else None
+            negative = answer_removed(positive, sentences, start, end, answer)
         elif kind == "off_topic":
             other = rng.choice(questions)
             if other["context_id"] != cid:
@@ -137,9 +146,26 @@ def build_examples(folder: Path, seed: int = 0) -> list[ReaderExample]:
             other = hard_negative(q["question"], cid, answer)
             if other:
                 examples.append(ReaderExample(question_en, other, -1, -1, "hard", "en"))
+            removed = answer_removed(positive, sentences, start, end, answer)
+            if removed:
+                examples.append(ReaderExample(question_en, removed, -1, -1, "removed", "en"))
+        if q["id"] in paraphrases:
+            paraphrase = paraphrases[q["id"]]
+            examples.append(ReaderExample(paraphrase, positive.text, start - positive.start, end - positive.start, "positive", "zh"))
+            removed = answer_removed(positive, sentences, start, end, answer)
+            if removed:
+                examples.append(ReaderExample(paraphrase, removed, -1, -1, "removed", "zh"))
     examples = [to_traditional(e) if e.language == "zh" and rng.random() < TRADITIONAL_SHARE else e for e in examples]
     rng.shuffle(examples)
     return examples
+
+
+def answer_removed(passage: Passage, sentences: list[Sentence], start: int, end: int, answer: str) -> str | None:
+    """The passage without the sentences overlapping the answer's span [start, end) of the
+    context; None when nothing is left or the answer still occurs in it."""
+    kept = [sentences[i - sentences[0].id] for i in passage.sentence_ids]
+    text = "".join(s.text for s in kept if not (s.start < end and start < s.end))
+    return text if text and answer not in text else None
 
 
 def examples_hash(examples: list[ReaderExample]) -> str:

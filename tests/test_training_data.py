@@ -1,0 +1,69 @@
+"""Reader training examples (qa.reading.training_data) on a small split written here: every
+answerable example points at its answer exactly, no-answer examples do not hold it, and the
+project's English translations and paraphrases each get a positive and an on-topic negative."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from qa.reading.training_data import build_examples
+
+CONTEXTS = {
+    "C1": "长城位于中国北部。它始建于春秋战国时期，全长两万多公里。明代重修了大部分城墙。",
+    "C2": "黄山在安徽省南部。黄山以奇松、怪石、云海和温泉闻名。每年有数百万游客。",
+    "C3": "西湖是杭州的一个淡水湖。苏堤由苏轼主持修建。湖边有许多茶园。",
+}
+QUESTIONS = [
+    ("C1_Q0", "C1", "长城始建于什么时期？", "春秋战国时期"),
+    ("C2_Q0", "C2", "黄山在哪个省？", "安徽省"),
+    ("C3_Q0", "C3", "苏堤由谁主持修建？", "苏轼"),
+]
+
+
+def _write_split(folder: Path, english: dict[str, str], paraphrases: dict[str, str]) -> None:
+    folder.mkdir()
+    lines = [json.dumps({"context_id": cid, "context": text}, ensure_ascii=False) for cid, text in CONTEXTS.items()]
+    (folder / "contexts.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows = []
+    for qid, cid, question, answer in QUESTIONS:
+        start = CONTEXTS[cid].index(answer)
+        rows.append(json.dumps({"id": qid, "context_id": cid, "question": question, "answers": [answer], "answer_starts": [start]}, ensure_ascii=False))
+    (folder / "questions.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    if english:
+        rows = [json.dumps({"id": k, "question_en": v, "translated_by": "citeqa"}) for k, v in english.items()]
+        (folder / "questions-en.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    if paraphrases:
+        rows = [json.dumps({"id": k, "question_paraphrase": v, "written_by": "citeqa"}, ensure_ascii=False) for k, v in paraphrases.items()]
+        (folder / "questions-paraphrase.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def test_translations_and_paraphrases_get_a_positive_and_an_on_topic_negative(tmp_path: Path):
+    english = {"C1_Q0": "When did construction of the Great Wall begin?"}
+    paraphrases = {"C3_Q0": "苏堤是谁负责建造的？"}
+    _write_split(tmp_path / "split", english, paraphrases)
+    examples = build_examples(tmp_path / "split", seed=0)
+    answers = {question: answer for _, _, question, answer in QUESTIONS}
+    answers[english["C1_Q0"]] = "春秋战国时期"
+    answers[paraphrases["C3_Q0"]] = "苏轼"
+
+    for example in examples:
+        if example.answerable:
+            # zh-hant examples are converted: compare in simplified terms through the length only
+            span = example.passage[example.answer_start : example.answer_end]
+            assert len(span) == len(answers.get(example.question, span)) and span.strip()
+            if example.language != "zh-hant":
+                assert span == answers[example.question]
+
+    english_rows = [e for e in examples if e.question == english["C1_Q0"]]
+    assert {(e.kind, e.answerable) for e in english_rows} >= {("positive", True), ("removed", False)}
+    assert all("春秋战国" not in e.passage for e in english_rows if not e.answerable)
+    paraphrase_rows = [e for e in examples if e.question in (paraphrases["C3_Q0"], "蘇堤是誰負責建造的？")]
+    assert {(e.kind, e.answerable) for e in paraphrase_rows} == {("positive", True), ("removed", False)}
+    assert all("苏轼" not in e.passage and "蘇軾" not in e.passage for e in paraphrase_rows if not e.answerable)
+
+def test_without_rewrites_only_the_chinese_questions_are_used(tmp_path: Path):
+    _write_split(tmp_path / "split", {}, {})
+    examples = build_examples(tmp_path / "split", seed=0)
+    assert {e.language for e in examples} <= {"zh", "zh-hant"}
+    assert sum(e.kind == "positive" for e in examples) == len(QUESTIONS)
