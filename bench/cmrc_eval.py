@@ -2,10 +2,12 @@
 is asked against the whole corpus, scored with the same code as `qa eval`.
 
     .venv/bin/python bench/cmrc_eval.py [--split dev|trial] [--limit N] [--json]
-        [--reader trained|heuristic] [--english] [--postgresql]
+        [--reader trained|heuristic] [--english | --paraphrased] [--postgresql]
 
 --english asks the project's English translations of the questions (trial only:
-bench/data/cmrc2018/trial/questions-en.jsonl) over the same Chinese corpus.
+bench/data/cmrc2018/trial/questions-en.jsonl) over the same Chinese corpus; --paraphrased
+the project's paraphrases (trial/questions-paraphrase.jsonl: worded as a user who has not
+read the text would ask, instead of copying it).
 
 --postgresql copies the cached corpus index (vectors and all, nothing embedded again) into a
 PostgreSQL started from the pgserver wheel in bench/.cache/postgresql/ and answers from that
@@ -51,6 +53,7 @@ def main() -> None:
     parser.add_argument("--retriever", default="hybrid", choices=("hybrid", "dense", "bm25"))
     parser.add_argument("--reader", default="trained", choices=("trained", "heuristic"))
     parser.add_argument("--english", action="store_true", help="ask the English translations (trial)")
+    parser.add_argument("--paraphrased", action="store_true", help="ask the project's paraphrases (trial)")
     parser.add_argument("--fuse-always", action="store_true", help="keep BM25 in the fusion for English questions too")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     parser.add_argument("--postgresql", action="store_true", help="answer from a PostgreSQL copy of the index")
@@ -73,14 +76,18 @@ def main() -> None:
     reader = open_reader(replace(settings, reader=args.reader), index)
     answerer = Answerer(index, Retriever(index, query_encoder(args.model, settings.cache_dir), args.retriever, not args.fuse_always), reader)
     context_ids = {d.id for d in documents}
-    english = {}
+    rewritten, kind = {}, "cmrc"
+    folder = DATA if args.split == "dev" else DATA / "trial"
     if args.english:
-        source = (DATA if args.split == "dev" else DATA / "trial") / "questions-en.jsonl"
-        english = {r["id"]: r["question_en"] for r in map(json.loads, source.read_text(encoding="utf-8").splitlines())}
+        source, field, kind = folder / "questions-en.jsonl", "question_en", "cmrc-en"
+    elif args.paraphrased:
+        source, field, kind = folder / "questions-paraphrase.jsonl", "question_paraphrase", "cmrc-paraphrase"
+    if kind != "cmrc":
+        rewritten = {r["id"]: r[field] for r in map(json.loads, source.read_text(encoding="utf-8").splitlines())}
     gold = [
-        GoldQuestion(q.id, english.get(q.id, q.question), q.answers, (), True, "cmrc-en" if english else "cmrc", q.context_id)
+        GoldQuestion(q.id, rewritten.get(q.id, q.question), q.answers, (), True, kind, q.context_id)
         for q in load_questions(args.split)
-        if q.context_id in context_ids and (not english or q.id in english)
+        if q.context_id in context_ids and (not rewritten or q.id in rewritten)
     ][: args.limit]
     started = time.perf_counter()
     with progress_reporter() as progress:
@@ -95,7 +102,7 @@ def main() -> None:
         "texts_per_second": round((manifest.passage_count + manifest.sentence_count) / manifest.build_seconds, 2),
         "index_load_seconds": round(load_seconds, 2), "ask_seconds": round(ask_seconds, 2),
         "index_engine": manifest.engine, "retriever": args.retriever, "reader": args.reader, "fuse_always": args.fuse_always,
-        "questions": "english (translated by the project)" if english else "original",
+        "questions": {"cmrc": "original", "cmrc-en": "english (translated by the project)", "cmrc-paraphrase": "paraphrased by the project"}[kind],
         "store": "postgresql" if args.postgresql else "faiss directory",
         "vector_index": manifest.vector_index,
     }
@@ -103,7 +110,7 @@ def main() -> None:
     data.pop("results")
     data["failures"] = data["failures"][:200]
     RESULTS.mkdir(exist_ok=True)
-    name = f"cmrc-{args.split}" + ("-english" if english else "") + (f"-limit{args.limit}" if args.limit else "") + (
+    name = f"cmrc-{args.split}" + {"cmrc": "", "cmrc-en": "-english", "cmrc-paraphrase": "-paraphrased"}[kind] + (f"-limit{args.limit}" if args.limit else "") + (
         f"-{args.retriever}" if args.retriever != "hybrid" else "") + (f"-{args.reader}" if args.reader != "trained" else "") + (
         "-fused" if args.fuse_always else "") + ("-postgresql" if args.postgresql else "")
     (RESULTS / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
