@@ -15,8 +15,8 @@ the answer). From the reader's margins (best span score - no-answer score):
 With --paraphrases the Chinese questions include the project's paraphrases of them
 (trial/questions-paraphrase.jsonl: worded without copying the text, as users ask), so that the
 threshold does not refuse questions for not copying their passage; it also lowers the threshold
-and so abstains less (the shipped calibration is fitted without them; README, "The trained reader"). All of it twice: for questions in the
-documents' language (Chinese) and for questions in another language (the English translations: `cross_language`), whose margins are lower and
+and so abstains less (the shipped calibration is fitted without them; README, "The trained
+reader"). All of it twice: for questions in the documents' language (Chinese) and for questions in another language (the English translations: `cross_language`), whose margins are lower and
 whose answer is more often below the first passage (English R@1 is lower).
 Writes the chosen values and the trial figures behind them.
 """
@@ -40,6 +40,7 @@ from qa.factory import open_reader  # noqa: E402
 from qa.metrics import cmrc_em, cmrc_f1  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
 from qa.reading.reader import CALIBRATION_FILE, WEIGHTS_DIR  # noqa: E402
+from qa.reading.training_data import load_paraphrases  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data" / "cmrc2018" / "trial"
@@ -75,10 +76,7 @@ def main() -> None:
     english_file = DATA / "questions-en.jsonl"
     if english_file.is_file():
         english = {r["id"]: r["question_en"] for r in map(json.loads, english_file.read_text(encoding="utf-8").splitlines())}
-    paraphrases = {}
-    paraphrase_file = DATA / "questions-paraphrase.jsonl"
-    if args.paraphrases and paraphrase_file.is_file():
-        paraphrases = {r["id"]: r["question_paraphrase"] for r in map(json.loads, paraphrase_file.read_text(encoding="utf-8").splitlines())}
+    paraphrases = load_paraphrases(DATA) if args.paraphrases else {}
     asked = []
     for q in load_questions("trial"):
         if q.context_id in kept:
