@@ -56,7 +56,8 @@ def test_translations_and_paraphrases_get_a_positive_and_an_on_topic_negative(tm
                 assert span == answers[example.question]
 
     english_rows = [e for e in examples if e.question == english["C1_Q0"]]
-    assert {(e.kind, e.answerable) for e in english_rows} >= {("positive", True), ("removed", False)}
+    assert [e.kind for e in english_rows if e.answerable] == ["positive"]
+    assert [e.kind for e in english_rows if not e.answerable] in (["removed"], ["hard"])  # one, as for zh
     assert all("春秋战国" not in e.passage for e in english_rows if not e.answerable)
     paraphrase_rows = [e for e in examples if e.question in (paraphrases["C3_Q0"], "蘇堤是誰負責建造的？")]
     assert {(e.kind, e.answerable) for e in paraphrase_rows} == {("positive", True), ("removed", False)}
