@@ -40,7 +40,7 @@ from qa.factory import open_reader  # noqa: E402
 from qa.metrics import cmrc_em, cmrc_f1  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
 from qa.reading.reader import CALIBRATION_FILE, WEIGHTS_DIR  # noqa: E402
-from qa.reading.training_data import load_paraphrases  # noqa: E402
+from qa.reading.training_data import load_paraphrases, load_translations  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data" / "cmrc2018" / "trial"
@@ -72,10 +72,7 @@ def main() -> None:
     reader = open_reader(replace(settings, reader="trained"), index).span_reader
     retriever = Retriever(index, query_encoder(DEFAULT_MODEL_ID, settings.cache_dir))
     kept = {d.id for d in documents}
-    english = {}
-    english_file = DATA / "questions-en.jsonl"
-    if english_file.is_file():
-        english = {r["id"]: r["question_en"] for r in map(json.loads, english_file.read_text(encoding="utf-8").splitlines())}
+    english = load_translations(DATA)
     paraphrases = load_paraphrases(DATA) if args.paraphrases else {}
     asked = []
     for q in load_questions("trial"):

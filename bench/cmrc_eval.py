@@ -38,6 +38,7 @@ from qa.eval_render import print_report  # noqa: E402
 from qa.evaluate import evaluate  # noqa: E402
 from qa.gold import GoldQuestion  # noqa: E402
 from qa.render import progress_reporter, stdout_console  # noqa: E402
+from qa.reading.training_data import load_paraphrases, load_translations  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -79,11 +80,9 @@ def main() -> None:
     rewritten, kind = {}, "cmrc"
     folder = DATA if args.split == "dev" else DATA / "trial"
     if args.english:
-        source, field, kind = folder / "questions-en.jsonl", "question_en", "cmrc-en"
+        rewritten, kind = load_translations(folder), "cmrc-en"
     elif args.paraphrased:
-        source, field, kind = folder / "questions-paraphrase.jsonl", "question_paraphrase", "cmrc-paraphrase"
-    if kind != "cmrc":
-        rewritten = {r["id"]: r[field] for r in map(json.loads, source.read_text(encoding="utf-8").splitlines())}
+        rewritten, kind = load_paraphrases(folder), "cmrc-paraphrase"
     gold = [
         GoldQuestion(q.id, rewritten.get(q.id, q.question), q.answers, (), True, kind, q.context_id)
         for q in load_questions(args.split)

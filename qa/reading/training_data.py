@@ -60,9 +60,13 @@ def load_split(folder: Path) -> tuple[dict[str, str], list[dict[str, Any]], dict
     """Contexts by id, questions, and English questions by id (empty when none translated)."""
     contexts = {row["context_id"]: row["context"] for row in _read_jsonl(folder / "contexts.jsonl")}
     questions = _read_jsonl(folder / "questions.jsonl")
-    english_file = folder / "questions-en.jsonl"
-    english = {r["id"]: r["question_en"] for r in _read_jsonl(english_file)} if english_file.is_file() else {}
-    return contexts, questions, english
+    return contexts, questions, load_translations(folder)
+
+
+def load_translations(folder: Path) -> dict[str, str]:
+    """English translations of the questions by id (empty when the split has none)."""
+    path = folder / "questions-en.jsonl"
+    return {r["id"]: r["question_en"] for r in _read_jsonl(path)} if path.is_file() else {}
 
 
 def load_paraphrases(folder: Path) -> dict[str, str]:
