@@ -41,14 +41,10 @@ ANSWERABLE = [
     ("SU7 Ultra比同配置竞品便宜多少？", "15%-20%"),
     ("哪些功能改进源自用户留言？", "方言识别"),
 ]
-_THRESHOLD_TOO_LOW = pytest.mark.xfail(
-    strict=True, reason="the reader's threshold, calibrated on trial to refuse at most 2% of "
-    "answerable questions, lets this off-topic question through (for English questions it refuses "
-    "only 6% of trial questions asked without their context; issue 12)")
 UNANSWERABLE = [
     "珠穆朗玛峰的海拔有多高？",
     "《红楼梦》的作者是谁？",
-    pytest.param("What is the boiling point of water at sea level?", marks=_THRESHOLD_TOO_LOW),
+    "What is the boiling point of water at sea level?",
 ]
 
 
