@@ -122,6 +122,7 @@ def build_examples(folder: Path, seed: int = 0) -> list[ReaderExample]:
         if not holding or not answer.strip():
             continue
         positive = rng.choice(holding)
+        removed = answer_removed(positive, sentences, start, end, answer)
         examples.append(ReaderExample(q["question"], positive.text, start - positive.start, end - positive.start, "positive", "zh"))
         draw = rng.random()
         kind = None
@@ -137,7 +138,7 @@ def build_examples(folder: Path, seed: int = 0) -> list[ReaderExample]:
         elif kind == "hard":
             negative = hard_negative(q["question"], cid, answer)
         elif kind == "removed":
-            negative = answer_removed(positive, sentences, start, end, answer)
+            negative = removed
         elif kind == "off_topic":
             other = rng.choice(questions)
             if other["context_id"] != cid:
@@ -150,7 +151,7 @@ def build_examples(folder: Path, seed: int = 0) -> list[ReaderExample]:
             # one negative per positive, as for the Chinese questions: two made the reader
             # refuse most English questions (no-answer beat the best span on 61% of them)
             if rng.random() < 0.5:
-                en_kind, en_negative = "removed", answer_removed(positive, sentences, start, end, answer)
+                en_kind, en_negative = "removed", removed
             else:
                 en_kind, en_negative = "hard", hard_negative(q["question"], cid, answer)
             if en_negative:
@@ -158,7 +159,6 @@ def build_examples(folder: Path, seed: int = 0) -> list[ReaderExample]:
         if q["id"] in paraphrases:
             paraphrase = paraphrases[q["id"]]
             examples.append(ReaderExample(paraphrase, positive.text, start - positive.start, end - positive.start, "positive", "zh"))
-            removed = answer_removed(positive, sentences, start, end, answer)
             if removed:
                 examples.append(ReaderExample(paraphrase, removed, -1, -1, "removed", "zh"))
     examples = [to_traditional(e) if e.language == "zh" and rng.random() < TRADITIONAL_SHARE else e for e in examples]
