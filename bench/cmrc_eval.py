@@ -2,12 +2,15 @@
 is asked against the whole corpus, scored with the same code as `qa eval`.
 
     .venv/bin/python bench/cmrc_eval.py [--split dev|trial] [--limit N] [--json]
-        [--reader trained|heuristic] [--english | --paraphrased] [--postgresql]
+        [--reader trained|heuristic] [--english | --paraphrased] [--unanswerable] [--postgresql]
 
 --english asks the project's English translations of the questions (trial only:
 bench/data/cmrc2018/trial/questions-en.jsonl) over the same Chinese corpus; --paraphrased
 the project's paraphrases (trial/questions-paraphrase.jsonl: worded as a user who has not
-read the text would ask, instead of copying it).
+read the text would ask, instead of copying it). --unanswerable adds the project's questions
+that the trial corpus does not answer (trial/questions-unanswerable.jsonl: on the topic of a
+passage, asking for a fact it lacks; in English with --english), so that the report's
+abstention precision, recall and F1 are measured as on the seed gold set.
 
 --postgresql copies the cached corpus index (vectors and all, nothing embedded again) into a
 PostgreSQL started from the pgserver wheel in bench/.cache/postgresql/ and answers from that
@@ -38,7 +41,7 @@ from qa.eval_render import print_report  # noqa: E402
 from qa.evaluate import evaluate  # noqa: E402
 from qa.gold import GoldQuestion  # noqa: E402
 from qa.render import progress_reporter, stdout_console  # noqa: E402
-from qa.reading.training_data import load_paraphrases, load_translations  # noqa: E402
+from qa.reading.training_data import load_paraphrases, load_translations, load_unanswerable  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -55,6 +58,7 @@ def main() -> None:
     parser.add_argument("--reader", default="trained", choices=("trained", "heuristic"))
     parser.add_argument("--english", action="store_true", help="ask the English translations (trial)")
     parser.add_argument("--paraphrased", action="store_true", help="ask the project's paraphrases (trial)")
+    parser.add_argument("--unanswerable", action="store_true", help="also ask the project's unanswerable questions (trial)")
     parser.add_argument("--fuse-always", action="store_true", help="keep BM25 in the fusion for English questions too")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     parser.add_argument("--postgresql", action="store_true", help="answer from a PostgreSQL copy of the index")
@@ -88,6 +92,13 @@ def main() -> None:
         for q in load_questions(args.split)
         if q.context_id in context_ids and (not rewritten or q.id in rewritten)
     ][: args.limit]
+    if args.unanswerable:
+        questions = {q.id: q for q in load_questions(args.split)}
+        gold += [
+            GoldQuestion(f"{u.id}-unanswerable", u.question_en if args.english else u.question, (), (), False, "unanswerable", questions[u.id].context_id)
+            for u in load_unanswerable(folder).values()
+            if questions[u.id].context_id in context_ids
+        ][: args.limit]
     started = time.perf_counter()
     with progress_reporter() as progress:
         report = evaluate(answerer, gold, {d.id: d for d in documents}, top_k=args.k, progress=progress)
@@ -111,7 +122,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     name = f"cmrc-{args.split}" + {"cmrc": "", "cmrc-en": "-english", "cmrc-paraphrase": "-paraphrased"}[kind] + (f"-limit{args.limit}" if args.limit else "") + (
         f"-{args.retriever}" if args.retriever != "hybrid" else "") + (f"-{args.reader}" if args.reader != "trained" else "") + (
-        "-fused" if args.fuse_always else "") + ("-postgresql" if args.postgresql else "")
+        "-fused" if args.fuse_always else "") + ("-with-unanswerable" if args.unanswerable else "") + ("-postgresql" if args.postgresql else "")
     (RESULTS / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(data, ensure_ascii=False))

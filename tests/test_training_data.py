@@ -1,6 +1,7 @@
 """Reader training examples (qa.reading.training_data) on a small split written here: every
 answerable example points at its answer exactly, no-answer examples do not hold it, and the
-project's English translations and paraphrases each get a positive and an on-topic negative."""
+project's English translations and paraphrases each get a positive and an on-topic negative;
+the project's unanswerable questions are no-answer examples over the passage they are about."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ QUESTIONS = [
 ]
 
 
-def _write_split(folder: Path, english: dict[str, str], paraphrases: dict[str, str]) -> None:
+def _write_split(folder: Path, english: dict[str, str], paraphrases: dict[str, str], unanswerable: dict[str, tuple[str, str]] | None = None) -> None:
     folder.mkdir()
     lines = [json.dumps({"context_id": cid, "context": text}, ensure_ascii=False) for cid, text in CONTEXTS.items()]
     (folder / "contexts.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -36,6 +37,9 @@ def _write_split(folder: Path, english: dict[str, str], paraphrases: dict[str, s
     if paraphrases:
         rows = [json.dumps({"id": k, "question_paraphrase": v, "written_by": "citeqa"}, ensure_ascii=False) for k, v in paraphrases.items()]
         (folder / "questions-paraphrase.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    if unanswerable:
+        rows = [json.dumps({"id": k, "question_unanswerable": zh, "question_unanswerable_en": en, "written_by": "citeqa"}, ensure_ascii=False) for k, (zh, en) in unanswerable.items()]
+        (folder / "questions-unanswerable.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
 def test_translations_and_paraphrases_get_a_positive_and_an_on_topic_negative(tmp_path: Path):
@@ -67,4 +71,16 @@ def test_without_rewrites_only_the_chinese_questions_are_used(tmp_path: Path):
     _write_split(tmp_path / "split", {}, {})
     examples = build_examples(tmp_path / "split", seed=0)
     assert {e.language for e in examples} <= {"zh", "zh-hant"}
+    assert sum(e.kind == "positive" for e in examples) == len(QUESTIONS)
+
+
+def test_unanswerable_questions_are_no_answer_examples_over_their_passage(tmp_path: Path):
+    unanswerable = {"C2_Q0": ("黄山的最高峰海拔多少米？", "How high is the highest peak of Huangshan?")}
+    _write_split(tmp_path / "split", {}, {}, unanswerable)
+    examples = build_examples(tmp_path / "split", seed=0)
+    rows = [e for e in examples if e.kind == "unanswerable"]
+    assert sorted(e.language for e in rows) in (["en", "zh"], ["en", "zh-hant"])
+    assert all(not e.answerable and "安徽省" in e.passage for e in rows)
+    assert {e.question for e in rows if e.language == "en"} == {unanswerable["C2_Q0"][1]}
+    # the other examples are unchanged by the new file: one positive per question, as before
     assert sum(e.kind == "positive" for e in examples) == len(QUESTIONS)

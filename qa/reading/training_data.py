@@ -13,7 +13,12 @@ For each question:
   the answer's passage with its sentence removed (an on-topic question it cannot answer);
 - questions paraphrased by the project (bench/data/cmrc2018/train/questions-paraphrase.jsonl:
   worded as a user who has not read the text would ask, not copying it): a positive and the
-  answer's passage with its sentence removed, so that answering does not hinge on copied words.
+  answer's passage with its sentence removed, so that answering does not hinge on copied words;
+- questions written by the project that a passage seems to answer but does not
+  (bench/data/cmrc2018/*/questions-unanswerable.jsonl: same topic, a fact the passage lacks),
+  in Chinese and in English, each a no-answer example over that passage: the on-topic
+  questions users ask whose answer is missing (as in SQuAD 2.0), which the other negatives
+  only approximate.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ class ReaderExample:
     """Character offsets of the answer in `passage` (half-open); -1, -1 for no answer."""
     answer_end: int
     kind: str
-    """positive, same_context, hard, removed or off_topic."""
+    """positive, same_context, hard, removed, off_topic or unanswerable."""
     language: str
     """zh (simplified), zh-hant (converted) or en (translated question)."""
 
@@ -75,6 +80,24 @@ def load_paraphrases(folder: Path) -> dict[str, str]:
     return {r["id"]: r["question_paraphrase"] for r in _read_jsonl(path)} if path.is_file() else {}
 
 
+@dataclass(frozen=True)
+class UnanswerableQuestion:
+    """A question about the passage holding the answer of CMRC question `id` (the first
+    of the project's passages to hold it) that the passage does not answer."""
+
+    id: str
+    question: str
+    question_en: str
+
+
+def load_unanswerable(folder: Path) -> dict[str, UnanswerableQuestion]:
+    """The project's unanswerable questions by the id of the CMRC question whose passage
+    they are about (empty when the split has none)."""
+    path = folder / "questions-unanswerable.jsonl"
+    rows = _read_jsonl(path) if path.is_file() else []
+    return {r["id"]: UnanswerableQuestion(r["id"], r["question_unanswerable"], r["question_unanswerable_en"]) for r in rows}
+
+
 def split_context(context_id: str, text: str) -> tuple[list[Sentence], list[Passage]]:
     document = Document(context_id, text, hashlib.sha256(text.encode()).hexdigest(), Path(context_id), "utf-8")
     return split_document(document)
@@ -102,11 +125,13 @@ def build_examples(folder: Path, seed: int = 0) -> list[ReaderExample]:
     rng = random.Random(seed)
     contexts, questions, english = load_split(folder)
     paraphrases = load_paraphrases(folder)
+    unanswerable = load_unanswerable(folder)
     split = {cid: split_context(cid, text) for cid, text in contexts.items()}
     flat = [(cid, p) for cid in sorted(split) for p in split[cid][1]]
     lexical = LexicalIndex.build([p.text for _, p in flat])
     examples: list[ReaderExample] = []
 
+    @lru_cache(maxsize=None)  # a question's zh and English negatives may both be "hard"
     def hard_negative(question: str, context_id: str, answer: str) -> str | None:
         for row, _ in lexical.search(question, 10):
             cid, passage = flat[row]
@@ -161,6 +186,10 @@ def build_examples(folder: Path, seed: int = 0) -> list[ReaderExample]:
             examples.append(ReaderExample(paraphrase, positive.text, start - positive.start, end - positive.start, "positive", "zh"))
             if removed:
                 examples.append(ReaderExample(paraphrase, removed, -1, -1, "removed", "zh"))
+        if q["id"] in unanswerable:
+            written = unanswerable[q["id"]]
+            examples.append(ReaderExample(written.question, holding[0].text, -1, -1, "unanswerable", "zh"))
+            examples.append(ReaderExample(written.question_en, holding[0].text, -1, -1, "unanswerable", "en"))
     examples = [to_traditional(e) if e.language == "zh" and rng.random() < TRADITIONAL_SHARE else e for e in examples]
     rng.shuffle(examples)
     return examples
