@@ -18,6 +18,11 @@ from index.passages import trim_span
 MAX_TOKENS = 256
 MAX_QUESTION_TOKENS = 64
 MAX_ANSWER_TOKENS = 48
+CANDIDATES = 5
+"""Spans weighed by best_span's minimum-risk choice. Chosen on CMRC trial given the gold
+passage (600 positives, stage-6 reader): F1 zh / zh-hant / en 66.4 / 63.9 / 57.0 with the single
+best span, 68.0 / 65.3 / 59.7 with 5, 68.6 / 66.2 / 60.3 with 10 (English EM 24.1 -> 21.8);
+5 is the most that lowers no EM."""
 BOS, EOS = 0, 2
 
 
@@ -80,8 +85,14 @@ def best_span(
     pair: PairEncoding, passage: str, start_logits: np.ndarray, end_logits: np.ndarray,
     allowed: Sequence[tuple[int, int]] | None = None,
 ) -> SpanScore | None:
-    """The highest-scoring span of passage tokens (at most MAX_ANSWER_TOKENS long), as
-    characters of `passage` without the whitespace around them; None when nothing is left."""
+    """The answer span of passage tokens (at most MAX_ANSWER_TOKENS long), as characters of
+    `passage` without the whitespace around them; None when nothing is left.
+
+    Of the CANDIDATES highest-scoring spans it returns the one with the highest expected
+    overlap F1 against the others, weighted by the reader's own softmax over their scores
+    (minimum Bayes risk): the reader's single best span is often a shorter piece of the
+    answer that the other candidates extend. `score` stays the best span's, so that
+    abstention does not depend on this choice."""
     lo, hi = pair.passage_start, pair.passage_end
     if hi <= lo:
         return None
@@ -100,11 +111,26 @@ def best_span(
             return None
         scores[~inside, :] = -np.inf
         scores[:, ~inside] = -np.inf
-    s, e = np.unravel_index(int(np.argmax(scores)), scores.shape)
-    char_start, char_end = trim_span(passage, pair.offsets[lo + s][0], pair.offsets[lo + e][1])
-    if char_start >= char_end:
+    flat = scores.ravel()
+    top = np.argpartition(-flat, min(CANDIDATES, flat.size) - 1)[:CANDIDATES]
+    top = top[np.isfinite(flat[top])]
+    spans = []  # (score, char start, char end), best first
+    for index in top[np.argsort(-flat[top], kind="stable")]:
+        s, e = divmod(int(index), n)
+        char_start, char_end = trim_span(passage, pair.offsets[lo + s][0], pair.offsets[lo + e][1])
+        if char_start < char_end:
+            spans.append((float(flat[index]), char_start, char_end))
+    if not spans:
         return None
-    return SpanScore(char_start, char_end, float(scores[s, e]), float(start_logits[0] + end_logits[0]))
+    score = np.array([x[0] for x in spans])
+    weight = np.exp(score - score[0])
+    weight /= weight.sum()
+    a = np.array([x[1] for x in spans])
+    b = np.array([x[2] for x in spans])
+    overlap = np.clip(np.minimum(b[:, None], b[None, :]) - np.maximum(a[:, None], a[None, :]), 0, None)
+    f1 = 2 * overlap / ((b - a)[:, None] + (b - a)[None, :])
+    chosen = int(np.argmax(f1 @ weight))  # ties go to the higher-scoring span
+    return SpanScore(int(a[chosen]), int(b[chosen]), float(score[0]), float(start_logits[0] + end_logits[0]))
 
 
 def load_tokenizer(model_dir: Any) -> Any:

@@ -1,0 +1,40 @@
+"""Span decoding from start/end logits (qa.reading.spans.best_span), on hand-made logits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qa.reading.spans import PairEncoding, best_span
+
+PASSAGE = "该国徽于1965年采用。"
+
+
+def _pair(passage: str) -> PairEncoding:
+    offsets = [(-1, -1)] + [(k, k + 1) for k in range(len(passage))]  # token t is character t - 1
+    return PairEncoding(ids=tuple(range(len(offsets))), offsets=tuple(offsets), passage_start=1, passage_end=len(offsets))
+
+
+def _logits(passage: str, starts: dict[int, float], ends: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    start, end = np.full(len(passage) + 1, -5.0), np.full(len(passage) + 1, -5.0)
+    start[0] = end[0] = 1.0  # no answer
+    for token, value in starts.items():
+        start[token] = value
+    for token, value in ends.items():
+        end[token] = value
+    return start, end
+
+
+def test_the_span_the_likely_candidates_agree_on_wins_over_a_slightly_better_fragment():
+    # "19" alone scores highest, but most of the probability is on spans that run on to
+    # "1965" and "1965年": the expected-F1 choice takes "1965", which overlaps both most.
+    start, end = _logits(PASSAGE, {5: 4.0}, {6: 4.0, 8: 3.9, 9: 3.9})
+    chosen = best_span(_pair(PASSAGE), PASSAGE, start, end)
+    assert PASSAGE[chosen.start : chosen.end] == "1965"
+    assert chosen.score == 8.0, "the margin for abstention is the best span's score, whatever is chosen"
+    assert chosen.null_score == 2.0
+
+
+def test_one_clear_span_is_kept():
+    start, end = _logits(PASSAGE, {5: 9.0, 4: 1.0}, {8: 9.0, 9: 1.0})
+    chosen = best_span(_pair(PASSAGE), PASSAGE, start, end)
+    assert PASSAGE[chosen.start : chosen.end] == "1965"
