@@ -87,17 +87,18 @@ def main() -> None:
         rewritten, kind = load_translations(folder), "cmrc-en"
     elif args.paraphrased:
         rewritten, kind = load_paraphrases(folder), "cmrc-paraphrase"
+    questions = load_questions(args.split)
     gold = [
         GoldQuestion(q.id, rewritten.get(q.id, q.question), q.answers, (), True, kind, q.context_id)
-        for q in load_questions(args.split)
+        for q in questions
         if q.context_id in context_ids and (not rewritten or q.id in rewritten)
     ][: args.limit]
     if args.unanswerable:
-        questions = {q.id: q for q in load_questions(args.split)}
+        context_of = {q.id: q.context_id for q in questions}
         gold += [
-            GoldQuestion(f"{u.id}-unanswerable", u.question_en if args.english else u.question, (), (), False, "unanswerable", questions[u.id].context_id)
+            GoldQuestion(f"{u.id}-unanswerable", u.question_en if args.english else u.question, (), (), False, "unanswerable", context_of[u.id])
             for u in load_unanswerable(folder).values()
-            if questions[u.id].context_id in context_ids
+            if context_of[u.id] in context_ids
         ][: args.limit]
     started = time.perf_counter()
     with progress_reporter() as progress:
