@@ -34,7 +34,18 @@ def stitch(index: SearchableIndex, chosen: Sequence[ScoredSentence]) -> tuple[st
         )
         parts.append(f"{sentence.text}[{n}]")
     separator = "" if all(question_language(p) == "zh" for p in parts) else " "
-    return separator.join(parts), tuple(citations)
+    text = parts[0] if parts else ""
+    for before, after, part in zip(ordered, ordered[1:], parts[1:]):
+        text += ("\n" if _on_other_lines(index, before.sentence, after.sentence) else separator) + part
+    return text, tuple(citations)
+
+
+def _on_other_lines(index: SearchableIndex, before: Sentence, after: Sentence) -> bool:
+    """Whether two cited sentences are in different documents or a line break parts them (a
+    heading, a byline, another paragraph): the answer keeps them on lines of their own."""
+    if before.doc_id != after.doc_id:
+        return True
+    return "\n" in index.document(before.doc_id).text[before.end : after.start]
 
 
 def cite_span(index: SearchableIndex, span: DocumentSpan, citations: Sequence[Citation]) -> ShortAnswerSpan | None:

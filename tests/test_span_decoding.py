@@ -38,3 +38,13 @@ def test_one_clear_span_is_kept():
     start, end = _logits(PASSAGE, {5: 9.0, 4: 1.0}, {8: 9.0, 9: 1.0})
     chosen = best_span(_pair(PASSAGE), PASSAGE, start, end)
     assert PASSAGE[chosen.start : chosen.end] == "1965"
+
+
+def test_a_span_never_runs_across_a_line_break():
+    # The best start is on the first line and the best end on the byline below it: the span
+    # "…议题。\n作者 / 魏力" would join two lines; the best span within one line wins instead.
+    passage = "社会议题。\n作者 / 魏力"
+    start, end = _logits(passage, {2: 6.0, 12: 3.0}, {4: 1.0, 13: 6.0})  # token t is character t - 1
+    chosen = best_span(_pair(passage), passage, start, end)
+    assert "\n" not in passage[chosen.start : chosen.end]
+    assert passage[chosen.start : chosen.end] == "魏力"
