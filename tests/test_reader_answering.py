@@ -104,3 +104,22 @@ def test_calibration_file_with_a_cross_language_part_loads(tmp_path: Path):
     assert calibration.read_k == 4 and calibration.cross_language == Calibration(0.4, 0.2, 0.2, 8)
     assert calibration.for_question("en", "zh") is calibration.cross_language
     assert calibration.for_question("zh", "zh") is calibration
+
+
+class MarginsByRank:
+    """A span at the start of every passage, with the given margin per retrieval rank."""
+
+    def __init__(self, margins: list[float]) -> None:
+        self.margins = margins
+
+    def read(self, question, passages, allowed=None):
+        return [SpanReading(0, 2, m) for m, _ in zip(self.margins, passages)]
+
+
+@pytest.mark.parametrize("penalty,answering_rank", [(0.0, 1), (1.0, 0)])
+def test_rank_penalty_lets_retrieval_order_break_a_near_tie(index, penalty, answering_rank):
+    calibration = Calibration(read_k=2, threshold=0.0, second_threshold=1.0, rank_penalty=penalty)
+    answer = make_answerer(index, reader=TrainedReader(index, MarginsByRank([5.0, 5.5]), calibration)).ask("北京工厂月产能是多少？")
+    assert [c.passage_id for c in answer.citations] == [answer.passages[answering_rank].passage_id]
+    assert answer.passages[answering_rank].start == answer.short_answer_start
+    assert answer.answer_probability == pytest.approx(calibration.probability([5.0, 5.5][answering_rank]), abs=1e-4)

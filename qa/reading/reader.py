@@ -41,6 +41,10 @@ class Calibration:
     """Answer when p(answer) reaches this; abstain below."""
     read_k: int = 3
     """How many retrieved passages the reader reads."""
+    rank_penalty: float = 0.0
+    """The answer comes from the passage whose margin, less this much per place below the first
+    retrieved passage, is highest: cross-language margins are noisy, and retrieval order breaks
+    near-ties (chosen on trial with read_k)."""
     second_threshold: float = 0.9
     """Another passage's span is cited too when its p(answer) reaches this."""
     cross_language: Calibration | None = None

@@ -42,7 +42,13 @@ class TrainedReader:
             None if r is None else SpanReading(r.start - shift, r.end - shift, r.margin)
             for r, shift in zip(self.span_reader.read(question, [p.retrieval_text for p in passages], allowed), shifts)
         ]
-        ranked = sorted(((r, h) for r, h in zip(readings, read) if r is not None), key=lambda rh: -rh[0].margin)
+        penalty = calibration.rank_penalty
+        ranked = [
+            (r, h) for _, r, h in sorted(
+                ((r.margin - penalty * rank, r, h) for rank, (r, h) in enumerate(zip(readings, read)) if r is not None),
+                key=lambda item: -item[0],
+            )
+        ]
         if not ranked:
             return Reading((), None, 0.0)
         best, best_hit = ranked[0]
