@@ -132,7 +132,7 @@ def best(row: dict, k: int, rank_penalty: float = 0.0) -> tuple[float, str]:
 
 
 def calibrate(rows: list[dict]) -> dict:
-    """read_k, p(answer) and the threshold for one group of questions, with the trial
+    """read_k, rank_penalty, p(answer) and the threshold for one group of questions, with the trial
     figures behind them."""
     answerable = [r for r in rows if r["with_context"]]
     f1 = {

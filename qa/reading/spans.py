@@ -103,8 +103,8 @@ def best_span(
     offset = np.arange(n)[None, :] - np.arange(n)[:, None]
     scores[(offset < 0) | (offset >= MAX_ANSWER_TOKENS)] = -np.inf
     # A span stays on one line: a line break ends a heading, a byline or a paragraph.
-    token_starts = np.array([a for a, _ in pair.offsets[lo:hi]])
-    line = np.searchsorted(np.flatnonzero(np.frombuffer(passage.encode("utf-32-le"), dtype=np.uint32) == 10), token_starts)
+    line_breaks = [i for i, char in enumerate(passage) if char == "\n"]
+    line = np.searchsorted(line_breaks, [a for a, _ in pair.offsets[lo:hi]])
     scores[line[:, None] != line[None, :]] = -np.inf
     if allowed is not None:  # only tokens inside the allowed character ranges start or end a span
         if not allowed:

@@ -42,13 +42,9 @@ class TrainedReader:
             None if r is None else SpanReading(r.start - shift, r.end - shift, r.margin)
             for r, shift in zip(self.span_reader.read(question, [p.retrieval_text for p in passages], allowed), shifts)
         ]
-        penalty = calibration.rank_penalty
-        ranked = [
-            (r, h) for _, r, h in sorted(
-                ((r.margin - penalty * rank, r, h) for rank, (r, h) in enumerate(zip(readings, read)) if r is not None),
-                key=lambda item: -item[0],
-            )
-        ]
+        found = [(rank, r, h) for rank, (r, h) in enumerate(zip(readings, read)) if r is not None]
+        found.sort(key=lambda rank_r_h: calibration.rank_penalty * rank_r_h[0] - rank_r_h[1].margin)
+        ranked = [(r, h) for _, r, h in found]
         if not ranked:
             return Reading((), None, 0.0)
         best, best_hit = ranked[0]
