@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qa.reading.training_data import build_examples
+from qa.reading.training_data import build_examples, split_context
 
 CONTEXTS = {
     "C1": "长城位于中国北部。它始建于春秋战国时期，全长两万多公里。明代重修了大部分城墙。",
@@ -84,3 +84,36 @@ def test_unanswerable_questions_are_no_answer_examples_over_their_passage(tmp_pa
     assert {e.question for e in rows if e.language == "en"} == {unanswerable["C2_Q0"][1]}
     # the other examples are unchanged by the new file: one positive per question, as before
     assert sum(e.kind == "positive" for e in examples) == len(QUESTIONS)
+
+
+def test_content_free_questions_and_random_strings_are_no_answer_examples_added_to_the_rest(tmp_path: Path):
+    english = {"C1_Q0": "When did construction of the Great Wall begin?", "C2_Q0": "Which province is Huangshan in?"}
+    _write_split(tmp_path / "split", english, {})
+    content_free = tmp_path / "questions-content-free.jsonl"
+    content_free.write_text('{"question": "hello", "language": "en"}\n{"question": "谢谢", "language": "zh"}\n', encoding="utf-8")
+
+    plain = build_examples(tmp_path / "split", seed=0)
+    examples = build_examples(tmp_path / "split", seed=0, content_free=content_free)
+
+    rows = [e for e in examples if e.kind == "content_free"]
+    passages = {p.text for cid, text in CONTEXTS.items() for p in split_context(cid, text)[1]}
+    assert rows and all(not e.answerable for e in rows)
+    assert all(e.passage in passages for e in rows if e.language != "zh-hant")
+    assert {"hello"} <= {e.question for e in rows}
+    assert {"谢谢", "謝謝"} & {e.question for e in rows}
+    assert len({e.question for e in rows}) > 2  # random strings beside the file's questions
+    # adding them leaves the other examples as they were (earlier stages' data is reproducible)
+    key = lambda e: (e.question, e.passage, e.answer_start, e.kind, e.language)  # noqa: E731
+    assert sorted(map(key, (e for e in examples if e.kind != "content_free"))) == sorted(map(key, plain))
+
+
+def test_english_off_topic_negatives_ask_another_contexts_question(tmp_path: Path):
+    english = {qid: f"English question {qid}?" for qid, *_ in QUESTIONS}
+    _write_split(tmp_path / "split", english, {})
+    owner = {english[qid]: cid for qid, cid, *_ in QUESTIONS}
+    passage_of = {text: cid for cid, text in CONTEXTS.items()}
+    off_topic = [e for seed in range(10) for e in build_examples(tmp_path / "split", seed=seed) if e.kind == "off_topic" and e.language == "en"]
+    assert off_topic
+    for e in off_topic:
+        assert not e.answerable
+        assert owner[e.question] != next(cid for text, cid in passage_of.items() if e.passage in text)

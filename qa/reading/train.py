@@ -24,7 +24,7 @@ import numpy as np
 
 from qa.metrics import cmrc_em, cmrc_f1
 from qa.reading.spans import PairEncoding, best_span, encode_pairs, token_span
-from qa.reading.training_data import DATA, ReaderExample, build_examples, examples_hash
+from qa.reading.training_data import CONTENT_FREE, DATA, ReaderExample, build_examples, examples_hash
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "bench" / ".cache" / "reader-training"
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
 
         build_default_model(model_dir)
     tokenizer = load_tokenizer(model_dir)
-    examples = build_examples(DATA / "train", seed=args.seed)
+    examples = build_examples(DATA / "train", seed=args.seed, content_free=CONTENT_FREE)
     if args.limit:
         examples = examples[: args.limit]
     data_hash = examples_hash(examples)

@@ -18,7 +18,13 @@ For each question:
   (bench/data/cmrc2018/*/questions-unanswerable.jsonl: same topic, a fact the passage lacks),
   in Chinese and in English, each a no-answer example over that passage: the on-topic
   questions users ask whose answer is missing (as in SQuAD 2.0), which the other negatives
-  only approximate.
+  only approximate;
+- questions that hold no content (bench/data/reader/questions-content-free.jsonl, written by
+  the project: greetings, thanks, chit-chat, requests no document answers; and random strings
+  of letters or of a passage's characters), each a no-answer example over random passages, and
+  English questions of another context over a passage (English off-topic): "hello" and
+  off-topic English questions were answered, since the cross-language negatives above are all
+  on-topic.
 """
 
 from __future__ import annotations
@@ -36,8 +42,12 @@ from index.lexical import LexicalIndex
 from index.passages import Passage, Sentence, split_document
 
 DATA = Path(__file__).resolve().parents[2] / "bench" / "data" / "cmrc2018"
+CONTENT_FREE = DATA.parent / "reader" / "questions-content-free.jsonl"
 SHARES = {"same_context": 0.3, "hard": 0.35, "removed": 0.25, "off_topic": 0.1}
 TRADITIONAL_SHARE = 0.2
+ENGLISH_OFF_TOPIC_SHARE = 0.3
+PASSAGES_PER_CONTENT_FREE = 4
+RANDOM_STRINGS = 250
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,7 @@ class ReaderExample:
     """Character offsets of the answer in `passage` (half-open); -1, -1 for no answer."""
     answer_end: int
     kind: str
-    """positive, same_context, hard, removed, off_topic or unanswerable."""
+    """positive, same_context, hard, removed, off_topic, unanswerable or content_free."""
     language: str
     """zh (simplified), zh-hant (converted) or en (translated question)."""
 
@@ -120,8 +130,31 @@ def to_traditional(example: ReaderExample) -> ReaderExample:
     return ReaderExample(question, before + answer + after, len(before), len(before) + len(answer), example.kind, "zh-hant")
 
 
-def build_examples(folder: Path, seed: int = 0) -> list[ReaderExample]:
-    """All examples of one split (deterministic for a seed), shuffled."""
+def load_content_free(path: Path) -> list[tuple[str, str]]:
+    """(question, language) of the project's content-free questions (empty when no file)."""
+    return [(r["question"], r["language"]) for r in _read_jsonl(path)] if path.is_file() else []
+
+
+def random_strings(rng: random.Random, passages: list[str], count: int) -> list[tuple[str, str]]:
+    """Nonsense questions: half random Latin letters, half characters drawn from a passage
+    (they share words with the text, yet ask nothing)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    result = []
+    for i in range(count):
+        if i % 2 == 0:
+            result.append(("".join(rng.choice(letters) for _ in range(rng.randint(3, 10))), "en"))
+        else:
+            chars = [c for c in rng.choice(passages) if "\u4e00" <= c <= "\u9fff"] or ["字"]
+            result.append(("".join(rng.choice(chars) for _ in range(rng.randint(2, 8))), "zh"))
+    return result
+
+
+def build_examples(folder: Path, seed: int = 0, content_free: Path | None = None) -> list[ReaderExample]:
+    """All examples of one split (deterministic for a seed), shuffled; with `content_free`
+    (a questions-content-free.jsonl), its questions and random strings over random passages too."""
+    # the English off-topic and content-free examples draw from a generator of their own, so
+    # that the other examples stay those that earlier readers were trained and measured on
+    extra_rng = random.Random(f"{seed}-abstention")
     rng = random.Random(seed)
     contexts, questions, english = load_split(folder)
     paraphrases = load_paraphrases(folder)
@@ -130,6 +163,7 @@ def build_examples(folder: Path, seed: int = 0) -> list[ReaderExample]:
     flat = [(cid, p) for cid in sorted(split) for p in split[cid][1]]
     lexical = LexicalIndex.build([p.text for _, p in flat])
     examples: list[ReaderExample] = []
+    translated = [q for q in questions if q["id"] in english]
 
     @lru_cache(maxsize=None)  # a question's zh and English negatives may both be "hard"
     def hard_negative(question: str, context_id: str, answer: str) -> str | None:
@@ -181,6 +215,10 @@ def build_examples(folder: Path, seed: int = 0) -> list[ReaderExample]:
                 en_kind, en_negative = "hard", hard_negative(q["question"], cid, answer)
             if en_negative:
                 examples.append(ReaderExample(question_en, en_negative, -1, -1, en_kind, "en"))
+            if extra_rng.random() < ENGLISH_OFF_TOPIC_SHARE:
+                other = extra_rng.choice(translated)
+                if other["context_id"] != cid:
+                    examples.append(ReaderExample(english[other["id"]], positive.text, -1, -1, "off_topic", "en"))
         if q["id"] in paraphrases:
             paraphrase = paraphrases[q["id"]]
             examples.append(ReaderExample(paraphrase, positive.text, start - positive.start, end - positive.start, "positive", "zh"))
@@ -191,6 +229,12 @@ def build_examples(folder: Path, seed: int = 0) -> list[ReaderExample]:
             examples.append(ReaderExample(written.question, holding[0].text, -1, -1, "unanswerable", "zh"))
             examples.append(ReaderExample(written.question_en, holding[0].text, -1, -1, "unanswerable", "en"))
     examples = [to_traditional(e) if e.language == "zh" and rng.random() < TRADITIONAL_SHARE else e for e in examples]
+    if content_free is not None:
+        texts = [p.text for _, p in flat]
+        for question, language in load_content_free(content_free) + random_strings(extra_rng, texts, RANDOM_STRINGS):
+            for text in extra_rng.sample(texts, min(PASSAGES_PER_CONTENT_FREE, len(texts))):
+                example = ReaderExample(question, text, -1, -1, "content_free", language)
+                examples.append(to_traditional(example) if language == "zh" and extra_rng.random() < TRADITIONAL_SHARE else example)
     rng.shuffle(examples)
     return examples
 
