@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def open_corpus_index(
     background = reference_vectors(encoder, cache_dir, _print_progress)
     index = build_index(documents, encoder, progress=_print_progress, reference_vectors=background)
     print(f"\nbuilt {name} index: {index.manifest.passage_count} passages, "
-          f"{index.manifest.sentence_count} sentences in {index.manifest.build_seconds:.0f} s")
+          f"{index.manifest.sentence_count} sentences in {index.manifest.build_seconds:.0f} s", file=sys.stderr)
     save_index(index, index_dir)
     return index
 
@@ -98,7 +99,7 @@ def _upgrade_old_format(index_dir: Path) -> None:
         LexicalIndex.build([p.retrieval_text for p in passages]),
     )
     save_index(index, index_dir)
-    print(f"upgraded {index_dir.name} to index format {FORMAT_VERSION}")
+    print(f"upgraded {index_dir.name} to index format {FORMAT_VERSION}", file=sys.stderr)
 
 
 def query_encoder(model_id: str, cache_dir: Path, engine: str = "auto") -> Encoder:
@@ -106,4 +107,4 @@ def query_encoder(model_id: str, cache_dir: Path, engine: str = "auto") -> Encod
 
 
 def _print_progress(stage: str, fraction: float) -> None:
-    print(f"\r{stage}: {fraction:6.1%}", end="", flush=True)
+    print(f"\r{stage}: {fraction:6.1%}", end="", flush=True, file=sys.stderr)

@@ -1,0 +1,106 @@
+"""Chinese names written in pinyin, matched against Chinese text.
+
+An English question over Chinese passages has no word in common with them, so BM25 cannot
+help; but its names are often pinyin ("Luo Baoming", "Nanning", "Gao Ying") and can be
+matched, without tones, against the readings of the passages' characters (pypinyin's table;
+traditional characters included). Used by retrieval to re-rank the dense hits of such
+questions (qa/retrieval.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from importlib.resources import files
+
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+# Tone marks of pypinyin's readings to plain letters (ü is written u in English text).
+_PLAIN = str.maketrans(
+    {**{c: "a" for c in "āáǎà"}, **{c: "e" for c in "ēéěèêếề"}, **{c: "i" for c in "īíǐì"},
+     **{c: "o" for c in "ōóǒò"}, **{c: "u" for c in "ūúǔùüǖǘǚǜ"}, **{c: "n" for c in "ńňǹ"},
+     "ḿ": "m", "\u0300": "", "\u0304": "", "\u030c": ""}
+)
+_VOWEL = re.compile(r"[aeiou]")
+_LONGEST_SYLLABLE = 6  # zhuang, shuang
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[str, str]:
+    """pypinyin's table: decimal code point -> comma-separated readings with tones (~0.06 s)."""
+    return json.loads(files("pypinyin").joinpath("pinyin_dict.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=65536)
+def readings(char: str) -> frozenset[str]:
+    """The character's readings without tones (绿: lu; 長: zhang, chang); empty when it has none."""
+    value = _table().get(str(ord(char)))
+    return frozenset(value.translate(_PLAIN).split(",")) if value else frozenset()
+
+
+@lru_cache(maxsize=1)
+def syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable with a vowel (not the interjections m, n, ng, hm)."""
+    every = {s for value in _table().values() for s in value.translate(_PLAIN).split(",")}
+    return frozenset(s for s in every if _VOWEL.search(s))
+
+
+def segment(word: str) -> tuple[str, ...] | None:
+    """The word as the fewest pinyin syllables ("Baoming" -> bao, ming), or None if it is not
+    pinyin ("Queen")."""
+    word = word.lower()
+    known = syllables()
+    best: list[tuple[str, ...] | None] = [None] * (len(word) + 1)
+    best[0] = ()
+    for i in range(len(word)):
+        if best[i] is None:
+            continue
+        for j in range(i + 1, min(len(word), i + _LONGEST_SYLLABLE) + 1):
+            candidate = best[i] + (word[i:j],)  # type: ignore[operator]
+            if word[i:j] in known and (best[j] is None or len(candidate) < len(best[j])):  # type: ignore[arg-type]
+                best[j] = candidate
+    return best[len(word)]
+
+
+def romanized_names(question: str) -> list[tuple[str, ...]]:
+    """The names of an English question that read as pinyin, each as its syllables: runs of
+    capitalised words that all segment ("Luo Baoming" -> luo, bao, ming). The question's
+    first word counts only as part of a longer run, since a sentence starts capitalised."""
+    names: list[tuple[str, ...]] = []
+    run: list[tuple[str, ...]] = []
+    run_starts_question = False
+    previous_end = 0
+
+    def close() -> None:
+        if run and not (run_starts_question and len(run) == 1):
+            names.append(tuple(s for word in run for s in word))
+        run.clear()
+
+    for position, match in enumerate(_LATIN_WORD.finditer(question)):
+        word = match.group()
+        syllables_ = segment(word) if word[0].isupper() else None
+        if not syllables_ or question[previous_end : match.start()].strip():
+            close()  # a run is broken by any other word or by punctuation
+        if syllables_:
+            if not run:
+                run_starts_question = position == 0
+            run.append(syllables_)
+        previous_end = match.end()
+    close()
+    return names
+
+
+def name_score(text: str, names: list[tuple[str, ...]]) -> float:
+    """How much of the names the text holds: each name found as consecutive characters whose
+    readings are its syllables counts its syllables (a one-syllable name, which many
+    characters read as, counts half)."""
+    sounds = [readings(c) for c in text]
+    score = 0.0
+    for name in names:
+        first, rest = name[0], name[1:]
+        if any(
+            first in sounds[i] and all(s in sounds[i + 1 + n] for n, s in enumerate(rest))
+            for i in range(len(sounds) - len(rest))
+        ):
+            score += len(name) if len(name) > 1 else 0.5
+    return score

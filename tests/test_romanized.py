@@ -1,0 +1,53 @@
+"""Pinyin names in English questions, matched against Chinese passages (qa/romanized.py), and
+the retrieval of English questions over Chinese text that uses them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import FakeEncoder
+from index.build import build_index
+from index.documents import load_documents
+from qa.retrieval import Retriever
+from qa.romanized import name_score, readings, romanized_names, segment
+
+
+def test_words_segment_into_the_fewest_pinyin_syllables_or_none():
+    assert segment("Baoming") == ("bao", "ming")
+    assert segment("Nanning") == ("nan", "ning")
+    assert segment("zhuangshuang") == ("zhuang", "shuang")
+    assert segment("Dairy") is None and segment("Which") is None
+
+
+def test_readings_drop_tones_and_cover_traditional_characters():
+    assert "lu" in readings("绿") and {"zhang", "chang"} <= readings("長")
+    assert readings("a") == frozenset() and readings("，") == frozenset()
+
+
+def test_names_are_runs_of_capitalised_pinyin_words():
+    assert romanized_names("What position did Luo Baoming hold in April 2017?") == [("luo", "bao", "ming")]
+    # The first word is a name only as part of a run: "What", "Are" start a sentence.
+    assert romanized_names("Gao Ying was the empress of which emperor?") == [("gao", "ying")]
+    assert romanized_names("Are the hotels in Taiwan, or in Hong Kong?") == [("tai", "wan"), ("hong", "kong")]
+    assert romanized_names("Are all participants required to be naked?") == []
+
+
+def test_a_name_scores_only_as_consecutive_characters():
+    luo_baoming = [("luo", "bao", "ming")]
+    assert name_score("罗保铭，男，汉族。", luo_baoming) == 3
+    assert name_score("罗先生保护了铭文。", luo_baoming) == 0  # the syllables, not in a row
+    assert name_score("羅保銘", luo_baoming) == 3  # traditional characters read the same
+    assert name_score("高英是皇后。", [("gao",), ("ying",)]) == 1.0  # one-syllable names count half
+
+
+def test_english_question_finds_the_passage_that_names_its_person(tmp_path: Path):
+    # Dense retrieval (a hashing encoder here) has nothing to go on for English over Chinese;
+    # the passage that writes the question's name in characters is moved to the top.
+    filler = "这一段在2017年4月讲的是别的事情，和问题里的人没有关系，只是一些普通的内容。"
+    (tmp_path / "other.txt").write_text("\n\n".join(f"第{n}段。" + filler * 4 for n in range(30)), encoding="utf-8")
+    (tmp_path / "person.txt").write_text("罗保铭，男，汉族，天津人，曾任全国人大华侨委员会副主任委员。", encoding="utf-8")
+    index = build_index(load_documents([tmp_path]), FakeEncoder())
+    question = "What position did Luo Baoming hold in April 2017?"
+    hybrid, dense = Retriever(index, FakeEncoder()), Retriever(index, FakeEncoder(), mode="dense")
+    assert hybrid.retrieve(question, 1)[0].doc.endswith("person.txt")
+    assert dense.retrieve(question, 1)[0].doc.endswith("other.txt")  # it prefers the text sharing "2017"
