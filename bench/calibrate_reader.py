@@ -12,6 +12,8 @@ the answer). From the reader's margins (best span score - no-answer score):
 - read_k and rank_penalty: the answer comes from the passage whose margin less rank_penalty per
   place below the first retrieved one is highest; the fewest passages read (1..8), then the
   smallest penalty (RANK_PENALTIES), whose F1 is within 0.5 of the best pair;
+- first_read, confident and hopeless: a reading cascade (`choose_cascade`) that reads the first
+  passages and stops there when they are confident, or far from any answer;
 - second_threshold: the p above which another passage's span is also cited: 0.95, or the
   threshold when that is higher (set by hand, not tuned).
 With --paraphrases the Chinese questions include the project's paraphrases of them
@@ -30,7 +32,7 @@ import argparse
 import json
 import pickle
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -151,11 +153,20 @@ def calibrate(rows: list[dict]) -> dict:
     probability[~finite] = 0.0
     answerable_p = np.sort(probability[labels == 1])
     threshold = float(answerable_p[int(MAX_WRONG_REFUSALS * len(answerable_p))])
+    cascade = choose_cascade(rows, read_k, rank_penalty, threshold, lambda m: float(1 / (1 + np.exp(-(scale * np.clip(m, -30, 30) + bias)))))
+    read_all = choose_cascade(rows, read_k, rank_penalty, threshold, lambda m: float(1 / (1 + np.exp(-(scale * np.clip(m, -30, 30) + bias)))), search=False)
     answered = [(best(r, read_k, rank_penalty)[1], r, p >= threshold) for r, p in zip(rows, probability) if r["with_context"]]
     return {
         "scale": round(scale, 5), "bias": round(bias, 5), "threshold": round(threshold, 5),
         "read_k": read_k, "rank_penalty": rank_penalty, "second_threshold": round(max(threshold, 0.95), 5),
+        "first_read": cascade.first_read, "confident": round(cascade.confident, 5), "hopeless": round(cascade.hopeless, 5),
         "trial": {
+            "cascade": {
+                "f1_after_abstention": [round(read_all.f1_after_abstention, 1), round(cascade.f1_after_abstention, 1)],
+                "mean_rounds": [round(read_all.mean_rounds, 2), round(cascade.mean_rounds, 2)],
+                "mean_passages_read": [round(read_all.mean_passages_read, 2), round(cascade.mean_passages_read, 2)],
+                "note": "[reading all read_k at once, with the cascade]; rounds of STREAMS parallel passages",
+            },
             "questions": len(answerable), "f1_by_read_k": {k: round(v, 1) for k, v in by_k.items()},
             "f1_by_rank_penalty": {p: round(f1[(p, read_k)], 1) for p in RANK_PENALTIES},
             "em_after_abstention": round(100 * float(np.mean([cmrc_em(span, r["q"].answers) if ok else 0 for span, r, ok in answered])), 1),
@@ -164,6 +175,68 @@ def calibrate(rows: list[dict]) -> dict:
             "abstained_without_context": round(float(np.mean(probability[labels == 0] < threshold)), 3),
         },
     }
+
+
+CONFIDENT = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+HOPELESS = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1)
+MAX_F1_LOSS = 0.2
+STREAMS = 2
+"""The reader's parallel streams on 2 or more cores (index.openvino_model.parallel_streams):
+reading n passages takes ceil(n / STREAMS) rounds of one passage's time."""
+
+
+@dataclass(frozen=True)
+class Cascade:
+    first_read: int
+    confident: float
+    hopeless: float
+    f1_after_abstention: float
+    """Over the answerable questions (a refusal scores 0)."""
+    mean_rounds: float
+    """Over all the questions, with and without context."""
+    mean_passages_read: float
+
+
+def rounds(passages: int) -> int:
+    return -(-passages // STREAMS)
+
+
+def choose_cascade(rows: list[dict], read_k: int, rank_penalty: float, threshold: float, probability, search: bool = True) -> Cascade:
+    """The cascade that reads in the fewest rounds on average over all the questions (with and
+    without context) whose F1 after abstention is within MAX_F1_LOSS of reading all read_k at
+    once: read first_read passages; stop there when their best span has p >= confident
+    (answer) or p < hopeless (abstain); read the rest otherwise. confident >= threshold >
+    hopeless, so stopping early answers only what reading all would answer too, and abstains
+    only when the first passages are far from an answer. None better: first_read 0."""
+    answerable = [r for r in rows if r["with_context"]]
+
+    def outcome(row: dict, first: int, confident: float, hopeless: float) -> tuple[str | None, int]:
+        margin, span = best(row, first, rank_penalty)
+        p = probability(margin) if margin > -1e8 else 0.0
+        if first < read_k and hopeless <= p < confident:
+            margin, span = best(row, read_k, rank_penalty)
+            p, first = (probability(margin) if margin > -1e8 else 0.0), read_k
+        return (span if p >= threshold else None), first
+
+    def measured(first: int, confident: float, hopeless: float) -> Cascade:
+        outcomes = [outcome(r, first, confident, hopeless) for r in rows]
+        f1 = [cmrc_f1(span, r["q"].answers) if span is not None else 0.0 for (span, _), r in zip(outcomes, rows) if r["with_context"]]
+        read = [n for _, n in outcomes]
+        cost = [rounds(n) if n == first else rounds(first) + rounds(n - first) for n in read]
+        return Cascade(first, confident, hopeless, 100 * float(np.mean(f1)) if answerable else 0.0, float(np.mean(cost)), float(np.mean(read)))
+
+    def cost(cascade: Cascade) -> tuple[float, float, float]:
+        return (round(cascade.mean_rounds, 9), round(cascade.mean_passages_read, 9), -cascade.f1_after_abstention)
+
+    everything = measured(read_k, 1.0, 0.0)
+    chosen = replace(everything, first_read=0)
+    for first in range(1, read_k if search else 1):
+        for confident in sorted({max(c, threshold) for c in CONFIDENT}):
+            for hopeless in sorted({h for h in HOPELESS if h < threshold}):
+                candidate = measured(first, confident, hopeless)
+                if candidate.f1_after_abstention >= everything.f1_after_abstention - MAX_F1_LOSS and cost(candidate) < cost(chosen):
+                    chosen = candidate
+    return chosen
 
 
 if __name__ == "__main__":

@@ -106,6 +106,15 @@ def test_calibration_file_with_a_cross_language_part_loads(tmp_path: Path):
     assert calibration.for_question("zh", "zh") is calibration
 
 
+
+def test_the_shipped_cascade_stops_early_only_where_reading_all_would_answer_alike():
+    """confident >= threshold > hopeless in both halves of the shipped calibration: stopping
+    early answers only what reading all would answer (bench/calibrate_reader.py)."""
+    shipped = load_calibration()
+    for calibration in (shipped, shipped.cross_language):
+        assert 0 < calibration.first_read < calibration.read_k
+        assert calibration.confident >= calibration.threshold > calibration.hopeless >= 0
+
 class MarginsByRank:
     """A span at the start of every passage, with the given margin per retrieval rank."""
 
@@ -123,3 +132,32 @@ def test_rank_penalty_lets_retrieval_order_break_a_near_tie(index, penalty, answ
     assert [c.passage_id for c in answer.citations] == [answer.passages[answering_rank].passage_id]
     assert answer.passages[answering_rank].start == answer.short_answer_start
     assert answer.answer_probability == pytest.approx(calibration.probability([5.0, 5.5][answering_rank]), abs=1e-4)
+
+
+@pytest.mark.parametrize("margin,confident", [(9.0, True), (1.0, False)])
+def test_the_rest_of_read_k_is_read_only_when_the_first_passages_are_not_confident(index, margin, confident):
+    calibration = Calibration(read_k=3, first_read=1, confident=0.99, threshold=0.5)
+    scripted = ScriptedReader("。", margin)
+    answer = make_answerer(index, reader=TrainedReader(index, scripted, calibration)).ask("北京工厂月产能是多少？")
+    assert len(answer.passages) >= 2
+    assert scripted.calls == ([1] if confident else [1, min(3, len(answer.passages)) - 1])
+    assert not answer.abstained and answer.answer_probability == pytest.approx(calibration.probability(margin), abs=1e-4)
+
+
+def test_a_later_passage_answers_when_the_first_has_no_span(index):
+    """The cascade reads on past a first passage without any span, and answers from the rest."""
+    calibration = Calibration(read_k=8, first_read=1, confident=0.9, threshold=0.5)
+    scripted = ScriptedReader("2.5万辆", 5.0)
+    answer = make_answerer(index, reader=TrainedReader(index, scripted, calibration)).ask("第七号仓库的货物清单多久更新？")
+    assert answer.passages[0].text.find("2.5万辆") < 0, "the test needs the answer below the first passage"
+    assert scripted.calls == [1, min(8, len(answer.passages)) - 1] and answer.short_answer == "2.5万辆"
+
+
+@pytest.mark.parametrize("hopeless,reads_on", [(0.01, False), (0.0, True)])
+def test_a_hopeless_first_passage_abstains_without_reading_on(index, hopeless, reads_on):
+    """Below `hopeless` the cascade abstains after the first passages; at 0 it always reads on."""
+    calibration = Calibration(read_k=3, first_read=1, confident=0.9, hopeless=hopeless, threshold=0.5)
+    scripted = ScriptedReader("。", -8.0)  # p(answer) = sigmoid(-8) = 0.0003
+    answer = make_answerer(index, reader=TrainedReader(index, scripted, calibration)).ask("北京工厂月产能是多少？")
+    assert answer.abstained and answer.short_answer is None
+    assert scripted.calls == ([1, min(3, len(answer.passages)) - 1] if reads_on else [1])

@@ -45,6 +45,14 @@ class Calibration:
     """The answer comes from the passage whose margin, less this much per place below the first
     retrieved passage, is highest: cross-language margins are noisy, and retrieval order breaks
     near-ties (chosen on trial with read_k)."""
+    first_read: int = 0
+    """A reading cascade: read this many passages first, and the rest of read_k only when the
+    best span among them has hopeless <= p(answer) < confident (0: read all read_k at once).
+    confident >= threshold > hopeless, so stopping early answers only what reading all would
+    answer as well (rarely with another span), and abstains only when the first passages are
+    far from an answer; it saves rounds of reading (chosen on trial, bench/calibrate_reader.py)."""
+    confident: float = 1.0
+    hopeless: float = 0.0
     second_threshold: float = 0.9
     """Another passage's span is cited too when its p(answer) reaches this."""
     cross_language: Calibration | None = None

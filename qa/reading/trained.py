@@ -30,21 +30,14 @@ class TrainedReader:
             return Reading((), None, 0.0)
         calibration = self.calibration.for_question(question_language(question), question_language(hits[0].text))
         read = list(hits[: calibration.read_k])
-        # A passage is read under its headings (and a table row under its header row), but a
-        # span is only taken from its sentences: never from a heading or a header row.
-        passages = [self.index.passage(h.passage_id) for h in read]
-        shifts = [len(p.retrieval_text) - len(p.text) for p in passages]
-        allowed = [
-            [(s.start - p.start + shift, s.end - p.start + shift) for s in map(self.index.sentence, p.sentence_ids)]
-            for p, shift in zip(passages, shifts)
-        ]
-        readings = [
-            None if r is None else SpanReading(r.start - shift, r.end - shift, r.margin)
-            for r, shift in zip(self.span_reader.read(question, [p.retrieval_text for p in passages], allowed), shifts)
-        ]
-        found = [(rank, r, h) for rank, (r, h) in enumerate(zip(readings, read)) if r is not None]
-        found.sort(key=lambda rank_r_h: calibration.rank_penalty * rank_r_h[0] - rank_r_h[1].margin)
-        ranked = [(r, h) for _, r, h in found]
+        first = calibration.first_read or len(read)
+        readings = self._read_spans(question, read[:first])
+        if len(read) > first:
+            ranked = _ranked(readings, read, calibration.rank_penalty)
+            p = calibration.probability(ranked[0][0].margin) if ranked else 0.0
+            if calibration.hopeless <= p < calibration.confident:
+                readings += self._read_spans(question, read[first:])
+        ranked = _ranked(readings, read, calibration.rank_penalty)
         if not ranked:
             return Reading((), None, 0.0)
         best, best_hit = ranked[0]
@@ -63,6 +56,21 @@ class TrainedReader:
         span = DocumentSpan(best_hit.doc, best_hit.start + best.start, best_hit.start + best.end)
         return Reading(tuple(chosen), span, probability)
 
+    def _read_spans(self, question: str, hits: Sequence[PassageHit]) -> list[SpanReading | None]:
+        """The best span of each hit's passage, in passage text offsets."""
+        # A passage is read under its headings (and a table row under its header row), but a
+        # span is only taken from its sentences: never from a heading or a header row.
+        passages = [self.index.passage(h.passage_id) for h in hits]
+        shifts = [len(p.retrieval_text) - len(p.text) for p in passages]
+        allowed = [
+            [(s.start - p.start + shift, s.end - p.start + shift) for s in map(self.index.sentence, p.sentence_ids)]
+            for p, shift in zip(passages, shifts)
+        ]
+        return [
+            None if r is None else SpanReading(r.start - shift, r.end - shift, r.margin)
+            for r, shift in zip(self.span_reader.read(question, [p.retrieval_text for p in passages], allowed), shifts)
+        ]
+
     def _span_sentences(self, hit: PassageHit, start: int, end: int, score: float) -> list[ScoredSentence]:
         """The sentences of the hit's passage that the span [start, end) (passage offsets) touches."""
         start, end = hit.start + start, hit.start + end
@@ -70,3 +78,10 @@ class TrainedReader:
         sentences = [self.index.sentence(i) for i in passage.sentence_ids]
         touched = [s for s in sentences if s.start < end and start < s.end]
         return [ScoredSentence(s, hit.passage_id, score) for s in touched]
+
+
+def _ranked(readings: Sequence[SpanReading | None], hits: Sequence[PassageHit], rank_penalty: float) -> list[tuple[SpanReading, PassageHit]]:
+    """The spans found, best first: by margin less rank_penalty per place below the first hit."""
+    found = [(rank, r, h) for rank, (r, h) in enumerate(zip(readings, hits)) if r is not None]
+    found.sort(key=lambda rank_r_h: rank_penalty * rank_r_h[0] - rank_r_h[1].margin)
+    return [(r, h) for _, r, h in found]
