@@ -23,9 +23,17 @@ def normalise_for_hit(text: str) -> str:
 
 
 def answer_hit(answer: str, gold_answers: Iterable[str]) -> bool:
-    """Whether any gold answer, normalised, is contained in the normalised answer."""
-    haystack = normalise_for_hit(answer)
-    return any(normalise_for_hit(gold) and normalise_for_hit(gold) in haystack for gold in gold_answers)
+    """Whether any gold answer is in the answer, both normalised (whitespace ignored), and not
+    as a piece of a longer number: "2" is not in "512 MB" or "2.5万", "12万" not in "112万";
+    whitespace still parts numbers ("2499元" is in "S1 2499元")."""
+    haystack = " ".join(unicodedata.normalize("NFKC", answer).lower().split())
+    return any(_gold_pattern(needle).search(haystack) for gold in gold_answers if (needle := normalise_for_hit(gold)))
+
+
+def _gold_pattern(needle: str) -> re.Pattern[str]:
+    before = r"(?<!\d)(?<!\d\.)" if needle[0].isdigit() else ""
+    after = r"(?!\d)(?!\.\d)" if needle[-1].isdigit() else ""
+    return re.compile(before + " ?".join(map(re.escape, needle)) + after)
 
 
 def cmrc_normalise(text: str) -> str:

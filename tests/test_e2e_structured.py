@@ -28,7 +28,9 @@ def test_structured_documents_are_answered_from_their_content(model_cache_dir, m
     # English calibration refitted for pinyin names (2026-12-06). Its 2026-12-05 calibration
     # had one more "hit", a false one: "What is the default number of workers?" (gold "2")
     # was answered with the row "--cache-size 512 MB", which holds a 2; it now abstains,
-    # which also takes abstention F1 from 0.800 to 0.667 (one wrongly refused of 21).
+    # which also takes abstention F1 from 0.800 to 0.667 (one wrongly refused of 21). Since
+    # then a gold number no longer counts inside a longer one (qa.metrics.answer_hit); the
+    # reading cascade and that change left these figures as they were.
     # Stage 6 answered 16 of 21, the heuristic with the old splitter 15.
     assert overall.hit >= 0.66 and overall.abstention_f1 >= 0.66 and overall.recall_at_1 >= 0.9
     assert overall.citation_validity == 1.0 and overall.wrong_abstention_rate <= 0.05

@@ -23,6 +23,25 @@ def test_answer_hit_normalises_width_case_and_spaces():
     assert not answer_hit("anything", [""])
 
 
+@pytest.mark.parametrize("answer,gold,hit", [
+    ("--cache-size 512 MB", "2", False),
+    ("月产能2.5万辆", "5万辆", False),
+    ("月产能2.5万辆", "2", False),
+    ("一季度订单112万", "12万", False),
+    ("溢价18%", "8%", False),
+    ("默认 2 个 worker，缓存512 MB", "2", True),
+    ("共2、3两期", "2", True),
+    ("售价52.99万元", "52.99万", True),
+    ("第12.5万辆车", "12.5万辆", True),
+    ("SU7 Ultra", "su7", True),
+    ("第1000名", "1000名", True),
+    ("青禾 S1 2499元 5000mAh", "2499元", True),
+    ("52.99 万元", "52.99万", True),
+])
+def test_a_gold_number_must_not_be_a_piece_of_a_longer_number(answer, gold, hit):
+    assert answer_hit(answer, [gold]) is hit
+
+
 def test_cmrc_em_ignores_case_and_cmrc_punctuation_only():
     assert cmrc_em("《战国无双3》", ["战国无双3"]) == 1.0
     assert cmrc_em("光荣和ω-force。", ["光荣和ω-FORCE"]) == 1.0  # '-' and '。' are in P
