@@ -153,8 +153,7 @@ def calibrate(rows: list[dict]) -> dict:
     probability[~finite] = 0.0
     answerable_p = np.sort(probability[labels == 1])
     threshold = float(answerable_p[int(MAX_WRONG_REFUSALS * len(answerable_p))])
-    cascade = choose_cascade(rows, read_k, rank_penalty, threshold, lambda m: float(1 / (1 + np.exp(-(scale * np.clip(m, -30, 30) + bias)))))
-    read_all = choose_cascade(rows, read_k, rank_penalty, threshold, lambda m: float(1 / (1 + np.exp(-(scale * np.clip(m, -30, 30) + bias)))), search=False)
+    cascade, read_all = choose_cascade(rows, read_k, rank_penalty, threshold, lambda m: float(1 / (1 + np.exp(-(scale * np.clip(m, -30, 30) + bias)))))
     answered = [(best(r, read_k, rank_penalty)[1], r, p >= threshold) for r, p in zip(rows, probability) if r["with_context"]]
     return {
         "scale": round(scale, 5), "bias": round(bias, 5), "threshold": round(threshold, 5),
@@ -201,21 +200,24 @@ def rounds(passages: int) -> int:
     return -(-passages // STREAMS)
 
 
-def choose_cascade(rows: list[dict], read_k: int, rank_penalty: float, threshold: float, probability, search: bool = True) -> Cascade:
+def choose_cascade(rows: list[dict], read_k: int, rank_penalty: float, threshold: float, probability) -> tuple[Cascade, Cascade]:
     """The cascade that reads in the fewest rounds on average over all the questions (with and
     without context) whose F1 after abstention is within MAX_F1_LOSS of reading all read_k at
     once: read first_read passages; stop there when their best span has p >= confident
     (answer) or p < hopeless (abstain); read the rest otherwise. confident >= threshold >
     hopeless, so stopping early answers only what reading all would answer too, and abstains
-    only when the first passages are far from an answer. None better: first_read 0."""
+    only when the first passages are far from an answer. None better: first_read 0. Returned
+    with the figures of reading all read_k at once."""
     answerable = [r for r in rows if r["with_context"]]
 
+    def answer(row: dict, k: int) -> tuple[float, str]:
+        margin, span = best(row, k, rank_penalty)
+        return (probability(margin) if margin > -1e8 else 0.0), span
+
     def outcome(row: dict, first: int, confident: float, hopeless: float) -> tuple[str | None, int]:
-        margin, span = best(row, first, rank_penalty)
-        p = probability(margin) if margin > -1e8 else 0.0
+        p, span = answer(row, first)
         if first < read_k and hopeless <= p < confident:
-            margin, span = best(row, read_k, rank_penalty)
-            p, first = (probability(margin) if margin > -1e8 else 0.0), read_k
+            (p, span), first = answer(row, read_k), read_k
         return (span if p >= threshold else None), first
 
     def measured(first: int, confident: float, hopeless: float) -> Cascade:
@@ -230,13 +232,13 @@ def choose_cascade(rows: list[dict], read_k: int, rank_penalty: float, threshold
 
     everything = measured(read_k, 1.0, 0.0)
     chosen = replace(everything, first_read=0)
-    for first in range(1, read_k if search else 1):
+    for first in range(1, read_k):
         for confident in sorted({max(c, threshold) for c in CONFIDENT}):
             for hopeless in sorted({h for h in HOPELESS if h < threshold}):
                 candidate = measured(first, confident, hopeless)
                 if candidate.f1_after_abstention >= everything.f1_after_abstention - MAX_F1_LOSS and cost(candidate) < cost(chosen):
                     chosen = candidate
-    return chosen
+    return chosen, everything
 
 
 if __name__ == "__main__":

@@ -106,7 +106,6 @@ def test_calibration_file_with_a_cross_language_part_loads(tmp_path: Path):
     assert calibration.for_question("zh", "zh") is calibration
 
 
-
 def test_the_shipped_cascade_stops_early_only_where_reading_all_would_answer_alike():
     """confident >= threshold > hopeless in both halves of the shipped calibration: stopping
     early answers only what reading all would answer (bench/calibrate_reader.py)."""
@@ -114,6 +113,7 @@ def test_the_shipped_cascade_stops_early_only_where_reading_all_would_answer_ali
     for calibration in (shipped, shipped.cross_language):
         assert 0 < calibration.first_read < calibration.read_k
         assert calibration.confident >= calibration.threshold > calibration.hopeless >= 0
+
 
 class MarginsByRank:
     """A span at the start of every passage, with the given margin per retrieval rank."""

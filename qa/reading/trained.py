@@ -32,12 +32,12 @@ class TrainedReader:
         read = list(hits[: calibration.read_k])
         first = calibration.first_read or len(read)
         readings = self._read_spans(question, read[:first])
+        ranked = _ranked(readings, read, calibration.rank_penalty)
         if len(read) > first:
-            ranked = _ranked(readings, read, calibration.rank_penalty)
             p = calibration.probability(ranked[0][0].margin) if ranked else 0.0
             if calibration.hopeless <= p < calibration.confident:
                 readings += self._read_spans(question, read[first:])
-        ranked = _ranked(readings, read, calibration.rank_penalty)
+                ranked = _ranked(readings, read, calibration.rank_penalty)
         if not ranked:
             return Reading((), None, 0.0)
         best, best_hit = ranked[0]
