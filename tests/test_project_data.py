@@ -1,0 +1,57 @@
+"""The data the project wrote beside CMRC 2018 (translations, paraphrases, unanswerable
+questions): every line names a real question, is attributed, and is in the right language."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[1] / "bench" / "data" / "cmrc2018"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+SPLITS = ("train", "trial")
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _questions(split: str) -> dict[str, dict]:
+    return {q["id"]: q for q in _rows(DATA / split / "questions.jsonl")}
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_translations_are_english_attributed_and_name_real_questions(split: str):
+    questions = _questions(split)
+    rows = _rows(DATA / split / "questions-en.jsonl")
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids))
+    for r in rows:
+        assert r["id"] in questions and r["translated_by"] == "citeqa"
+        assert r["question_en"].strip() and not CJK.search(r["question_en"]), r
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_paraphrases_are_chinese_attributed_and_new_wordings(split: str):
+    questions = _questions(split)
+    rows = _rows(DATA / split / "questions-paraphrase.jsonl")
+    assert len({r["id"] for r in rows}) == len(rows)
+    for r in rows:
+        assert r["id"] in questions and r["written_by"] == "citeqa"
+        assert CJK.search(r["question_paraphrase"]) and r["question_paraphrase"] != questions[r["id"]]["question"], r
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_unanswerable_questions_are_in_both_languages_and_one_per_train_context(split: str):
+    questions = _questions(split)
+    rows = _rows(DATA / split / "questions-unanswerable.jsonl")
+    assert len({r["id"] for r in rows}) == len(rows)
+    if split == "train":  # trial's are per question, written against the whole article
+        contexts = [questions[r["id"]]["context_id"] for r in rows]
+        assert len(contexts) == len(set(contexts))
+    for r in rows:
+        assert r["written_by"] == "citeqa"
+        assert CJK.search(r["question_unanswerable"]) and r["question_unanswerable"] != questions[r["id"]]["question"], r
+        assert r["question_unanswerable_en"].strip() and not CJK.search(r["question_unanswerable_en"]), r
