@@ -8,7 +8,7 @@ import numpy as np
 from index.encoders import Encoder
 from index.errors import UsageError
 from index.stores import SearchableIndex
-from qa.romanized import name_score, romanized_names
+from qa.romanized import name_score, romanized_names, verbatim_score, verbatim_tokens
 from qa.settings import RETRIEVERS
 from qa.text import question_language
 from qa.types import PassageHit
@@ -19,7 +19,7 @@ FUSION_DEPTH = 50
 RRF_K = 60
 NAME_DEPTH = 100
 """How many dense hits of an English question over Chinese passages are re-ranked by the
-pinyin names they hold."""
+pinyin names and verbatim tokens they hold."""
 NAME_RRF_K = 5
 
 
@@ -55,10 +55,11 @@ class Retriever:
         if self.mode == "dense" or (self.mode == "hybrid" and not lexical_useful):
             # An English question has no words in common with Chinese passages: BM25 would
             # only add noise to the fusion (bench/cmrc_eval.py --english measures it). Its
-            # names in pinyin can still be matched (qa/romanized.py).
+            # names in pinyin, numbers and Latin-script words can still be matched (qa/romanized.py).
             names = romanized_names(question) if self.mode == "hybrid" else []
-            if names:
-                return self._by_names(query_vector, names, k)
+            tokens = verbatim_tokens(question) if self.mode == "hybrid" else []
+            if names or tokens:
+                return self._by_names(query_vector, names, tokens, k)
             return [self.hit(pid, score) for pid, score in self.index.search(query_vector, k)]
         depth = max(k, FUSION_DEPTH)
         rankings = [[pid for pid, _ in self.index.lexical_search(question, depth)]]
@@ -72,11 +73,13 @@ class Retriever:
         cosines = self.index.passage_cosines(chosen, query_vector)
         return [self.hit(pid, float(score)) for pid, score in zip(chosen, cosines)]
 
-    def _by_names(self, query_vector: np.ndarray, names: list[tuple[str, ...]], k: int) -> list[PassageHit]:
-        """The dense hits fused by reciprocal rank with their order by the names they hold
-        (only hits holding one take part in the second ranking)."""
+    def _by_names(self, query_vector: np.ndarray, names: list[tuple[str, ...]], tokens: list[str], k: int) -> list[PassageHit]:
+        """The dense hits fused by reciprocal rank with their order by the names and verbatim
+        tokens they hold (only hits holding one take part in the second ranking)."""
         hits = [self.hit(pid, score) for pid, score in self.index.search(query_vector, max(k, NAME_DEPTH))]
-        held = [name_score(hit.text, names) for hit in hits]
+        # a token most hits hold (a common year) tells them apart no better than the dense order
+        tokens = [t for t in tokens if 2 * sum(verbatim_score(hit.text, [t]) for hit in hits) <= len(hits)]
+        held = [name_score(hit.text, names) + verbatim_score(hit.text, tokens) for hit in hits]
         by_names = sorted((i for i in range(len(hits)) if held[i] > 0), key=lambda i: -held[i])
         fused = [1.0 / (NAME_RRF_K + rank + 1) for rank in range(len(hits))]
         for rank, i in enumerate(by_names):

@@ -3,8 +3,10 @@
 An English question over Chinese passages has no word in common with them, so BM25 cannot
 help; but its names are often pinyin ("Luo Baoming", "Nanning", "Gao Ying") and can be
 matched, without tones, against the readings of the passages' characters (pypinyin's table;
-traditional characters included). Used by retrieval to re-rank the dense hits of such
-questions (qa/retrieval.py).
+traditional characters included). Its numbers and Latin-script codes and names that are not
+pinyin ("SU7", "2024", "NGC 6231", "Flemming Delfs") are often written as is in Chinese text
+too (`verbatim_tokens`). Used by retrieval to re-rank the dense hits of such questions
+(qa/retrieval.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from functools import lru_cache
 from importlib.resources import files
 
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*")
 # Tone marks of pypinyin's readings to plain letters (ü is written u in English text).
 _PLAIN = str.maketrans(
     {**{c: "a" for c in "āáǎà"}, **{c: "e" for c in "ēéěèêếề"}, **{c: "i" for c in "īíǐì"},
@@ -104,3 +107,26 @@ def name_score(text: str, names: list[tuple[str, ...]]) -> float:
         ):
             score += len(name) if len(name) > 1 else 0.5
     return score
+
+
+def verbatim_tokens(question: str) -> list[str]:
+    """The words of an English question that Chinese text may hold as they are: those with a
+    digit ("2024", "SU7"), and capitalised words of two letters or more that are not pinyin
+    (romanized_names has those), save the question's first word ("NGC", "Delfs")."""
+    tokens = []
+    for position, match in enumerate(_TOKEN.finditer(question)):
+        word = match.group()
+        if any(c.isdigit() for c in word):
+            tokens.append(word)
+        elif len(word) >= 2 and (word.isupper() or (word[0].isupper() and position > 0)) and not segment(word):
+            tokens.append(word)
+    return tokens
+
+
+def verbatim_score(text: str, tokens: list[str]) -> float:
+    """How many of the tokens the text holds as whole words, ignoring case ("2024" not inside
+    "12024", "SU7" not inside "SU7X")."""
+    lowered = text.lower()
+    return float(sum(
+        re.search(rf"(?<![a-z0-9]){re.escape(token.lower())}(?![a-z0-9])", lowered) is not None for token in tokens
+    ))

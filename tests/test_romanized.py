@@ -9,7 +9,7 @@ from conftest import FakeEncoder
 from index.build import build_index
 from index.documents import load_documents
 from qa.retrieval import Retriever
-from qa.romanized import name_score, readings, romanized_names, segment
+from qa.romanized import name_score, readings, romanized_names, segment, verbatim_score, verbatim_tokens
 
 
 def test_words_segment_into_the_fewest_pinyin_syllables_or_none():
@@ -51,3 +51,27 @@ def test_english_question_finds_the_passage_that_names_its_person(tmp_path: Path
     hybrid, dense = Retriever(index, FakeEncoder()), Retriever(index, FakeEncoder(), mode="dense")
     assert hybrid.retrieve(question, 1)[0].doc.endswith("person.txt")
     assert dense.retrieve(question, 1)[0].doc.endswith("other.txt")  # it prefers the text sharing "2017"
+
+
+def test_verbatim_tokens_are_numbers_codes_and_names_that_are_not_pinyin():
+    assert verbatim_tokens("What are the latitude and longitude of NGC 6231?") == ["NGC", "6231"]
+    assert verbatim_tokens("Whom did Flemming Delfs defeat in 1977?") == ["Flemming", "Delfs", "1977"]
+    assert verbatim_tokens("What is the price of the SU7 Ultra?") == ["SU7", "Ultra"]
+    assert verbatim_tokens("When did Feng Sufu die?") == []  # pinyin: romanized_names matches it
+    assert verbatim_tokens("What did the company sell?") == []  # the first word is capitalised anyway
+
+
+def test_a_verbatim_token_counts_only_as_a_whole_word():
+    assert verbatim_score("1977年在瑞典马尔默赢得首届世锦赛。", ["1977", "Malmo"]) == 1.0
+    assert verbatim_score("小米SU7 Ultra定价52.99万元", ["su7", "ULTRA"]) == 2.0  # case is ignored
+    assert verbatim_score("共有12024人和SU7X车型", ["2024", "SU7"]) == 0.0
+
+
+def test_english_question_finds_the_passage_that_holds_its_code(tmp_path: Path):
+    filler = "How far is the open cluster from Earth? 这一段讲的是别的星团，和问题里的天体没有关系。"
+    (tmp_path / "other.txt").write_text("\n\n".join(f"第{n}段。" + filler * 4 for n in range(30)), encoding="utf-8")
+    (tmp_path / "cluster.txt").write_text("NGC 6231是天蝎座的一个疏散星团，距离地球约5900光年。", encoding="utf-8")
+    index = build_index(load_documents([tmp_path]), FakeEncoder())
+    question = "How far from Earth is the open cluster NGC 6231?"
+    assert Retriever(index, FakeEncoder()).retrieve(question, 1)[0].doc.endswith("cluster.txt")
+    assert Retriever(index, FakeEncoder(), mode="dense").retrieve(question, 1)[0].doc.endswith("other.txt")
