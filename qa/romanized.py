@@ -4,7 +4,7 @@ An English question over Chinese passages has no word in common with them, so BM
 help; but its names are often pinyin ("Luo Baoming", "Nanning", "Gao Ying") and can be
 matched, without tones, against the readings of the passages' characters (pypinyin's table;
 traditional characters included). Its numbers and Latin-script codes and names that are not
-pinyin ("SU7", "2024", "NGC 6231", "Flemming Delfs") are often written as is in Chinese text
+pinyin ("A380", "1977", "NGC 6231", "Flemming Delfs") are often written as is in Chinese text
 too (`verbatim_tokens`). Used by retrieval to re-rank the dense hits of such questions
 (qa/retrieval.py).
 """
@@ -111,7 +111,7 @@ def name_score(text: str, names: list[tuple[str, ...]]) -> float:
 
 def verbatim_tokens(question: str) -> list[str]:
     """The words of an English question that Chinese text may hold as they are: those with a
-    digit ("2024", "SU7"), and capitalised words of two letters or more that are not pinyin
+    digit ("1977", "A380"), and capitalised words of two letters or more that are not pinyin
     (romanized_names has those), save the question's first word ("NGC", "Delfs")."""
     tokens = []
     for position, match in enumerate(_TOKEN.finditer(question)):
@@ -124,8 +124,8 @@ def verbatim_tokens(question: str) -> list[str]:
 
 
 def verbatim_score(text: str, tokens: list[str]) -> float:
-    """How many of the tokens the text holds as whole words, ignoring case ("2024" not inside
-    "12024", "SU7" not inside "SU7X")."""
+    """How many of the tokens the text holds as whole words, ignoring case ("1977" not inside
+    "11977", "A380" not inside "A380X")."""
     lowered = text.lower()
     return float(sum(
         re.search(rf"(?<![a-z0-9]){re.escape(token.lower())}(?![a-z0-9])", lowered) is not None for token in tokens

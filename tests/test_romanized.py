@@ -44,9 +44,7 @@ def test_english_question_finds_the_passage_that_names_its_person(tmp_path: Path
     # Dense retrieval (a hashing encoder here) has nothing to go on for English over Chinese;
     # the passage that writes the question's name in characters is moved to the top.
     filler = "这一段在2017年4月讲的是别的事情，和问题里的人没有关系，只是一些普通的内容。"
-    (tmp_path / "other.txt").write_text("\n\n".join(f"第{n}段。" + filler * 4 for n in range(30)), encoding="utf-8")
-    (tmp_path / "person.txt").write_text("罗保铭，男，汉族，天津人，曾任全国人大华侨委员会副主任委员。", encoding="utf-8")
-    index = build_index(load_documents([tmp_path]), FakeEncoder())
+    index = _index_of_filler_and(tmp_path, filler, "person.txt", "罗保铭，男，汉族，天津人，曾任全国人大华侨委员会副主任委员。")
     question = "What position did Luo Baoming hold in April 2017?"
     hybrid, dense = Retriever(index, FakeEncoder()), Retriever(index, FakeEncoder(), mode="dense")
     assert hybrid.retrieve(question, 1)[0].doc.endswith("person.txt")
@@ -69,9 +67,14 @@ def test_a_verbatim_token_counts_only_as_a_whole_word():
 
 def test_english_question_finds_the_passage_that_holds_its_code(tmp_path: Path):
     filler = "How far is the open cluster from Earth? 这一段讲的是别的星团，和问题里的天体没有关系。"
-    (tmp_path / "other.txt").write_text("\n\n".join(f"第{n}段。" + filler * 4 for n in range(30)), encoding="utf-8")
-    (tmp_path / "cluster.txt").write_text("NGC 6231是天蝎座的一个疏散星团，距离地球约5900光年。", encoding="utf-8")
-    index = build_index(load_documents([tmp_path]), FakeEncoder())
+    index = _index_of_filler_and(tmp_path, filler, "cluster.txt", "NGC 6231是天蝎座的一个疏散星团，距离地球约5900光年。")
     question = "How far from Earth is the open cluster NGC 6231?"
     assert Retriever(index, FakeEncoder()).retrieve(question, 1)[0].doc.endswith("cluster.txt")
     assert Retriever(index, FakeEncoder(), mode="dense").retrieve(question, 1)[0].doc.endswith("other.txt")
+
+
+def _index_of_filler_and(folder: Path, filler: str, name: str, text: str):
+    """An index of 30 passages of filler in other.txt and one document `name` holding text."""
+    (folder / "other.txt").write_text("\n\n".join(f"第{n}段。" + filler * 4 for n in range(30)), encoding="utf-8")
+    (folder / name).write_text(text, encoding="utf-8")
+    return build_index(load_documents([folder]), FakeEncoder())
