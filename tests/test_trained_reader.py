@@ -107,3 +107,40 @@ def test_the_export_of_earlier_weights_is_removed(model_dir: Path, model_cache_d
     (stale / "model.bin").write_bytes(b"old weights")
     current = export_reader(model_dir, model_cache_dir)  # exported already: only checked
     assert current.is_dir() and not stale.exists()
+
+
+def test_averaged_readers_are_the_weighted_mean_with_their_lineage(tmp_path: Path, model_dir: Path):
+    from safetensors.torch import load_file, save_file
+
+    from qa.reading import average
+
+    shipped = load_file(str(WEIGHTS_DIR / WEIGHTS_FILE))
+    other = {name: tensor.clone() for name, tensor in shipped.items()}
+    other["span_head.weight"] = (other["span_head.weight"].float() * 5).half()
+    (tmp_path / "b").mkdir()
+    save_file(other, str(tmp_path / "b" / WEIGHTS_FILE))
+    arguments = [str(WEIGHTS_DIR / WEIGHTS_FILE), str(tmp_path / "b" / WEIGHTS_FILE), "--weights", "3", "1",
+                 "--out", str(tmp_path / "soup"), "--trial-limit", "6", "--model-dir", str(model_dir)]
+    assert average.main(arguments) == 0
+    verified_weights(tmp_path / "soup")
+    soup = load_file(str(tmp_path / "soup" / WEIGHTS_FILE))
+    head = shipped["span_head.weight"].float()
+    assert (soup["span_head.weight"].float() - 2 * head).abs().max() < 1e-2 * head.abs().max()
+    name = next(n for n in shipped if n.startswith("bert."))
+    assert (soup[name] == shipped[name]).all()
+    info = json.loads((tmp_path / "soup" / INFO_FILE).read_text(encoding="utf-8"))
+    assert [part["weight"] for part in info["averaged_from"]] == [3.0, 1.0] and "zh" in info["trial"]
+    assert info["averaged_from"][0]["data_hash"] == json.loads((WEIGHTS_DIR / INFO_FILE).read_text(encoding="utf-8"))["data_hash"]
+
+
+def test_readers_with_other_tensors_are_not_averaged(tmp_path: Path, capsys):
+    from safetensors.torch import load_file, save_file
+
+    from qa.reading import average
+
+    shipped = load_file(str(WEIGHTS_DIR / WEIGHTS_FILE))
+    save_file({n: t for n, t in shipped.items() if n != "span_head.bias"}, str(tmp_path / "partial.safetensors"))
+    arguments = [str(WEIGHTS_DIR / WEIGHTS_FILE), str(tmp_path / "partial.safetensors"), "--out", str(tmp_path / "soup")]
+    assert average.main(arguments) == 1
+    assert "not have the same tensors" in capsys.readouterr().err
+    assert not (tmp_path / "soup" / WEIGHTS_FILE).exists()
