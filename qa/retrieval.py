@@ -8,7 +8,8 @@ import numpy as np
 from index.encoders import Encoder
 from index.errors import UsageError
 from index.stores import SearchableIndex
-from qa.romanized import name_score, romanized_names, verbatim_score, verbatim_tokens
+from qa.crosslingual.glosses import gloss_groups, holds
+from qa.crosslingual.romanized import name_score, romanized_names, verbatim_score, verbatim_tokens
 from qa.settings import RETRIEVERS
 from qa.text import question_language
 from qa.types import PassageHit
@@ -19,7 +20,7 @@ FUSION_DEPTH = 50
 RRF_K = 60
 NAME_DEPTH = 100
 """How many dense hits of an English question over Chinese passages are re-ranked by the
-pinyin names and verbatim tokens they hold."""
+pinyin names, verbatim tokens and dictionary glosses they hold."""
 NAME_RRF_K = 5
 
 
@@ -55,11 +56,12 @@ class Retriever:
         if self.mode == "dense" or (self.mode == "hybrid" and not lexical_useful):
             # An English question has no words in common with Chinese passages: BM25 would
             # only add noise to the fusion (bench/cmrc_eval.py --english measures it). Its
-            # names in pinyin, numbers and Latin-script words can still be matched (qa/romanized.py).
-            names = romanized_names(question) if self.mode == "hybrid" else []
-            tokens = verbatim_tokens(question) if self.mode == "hybrid" else []
-            if names or tokens:
-                return self._by_names(query_vector, names, tokens, k)
+            # names in pinyin, numbers and Latin-script words can still be matched
+            # (qa/crosslingual/romanized.py), and its words through a dictionary (glosses.py).
+            if self.mode == "hybrid":
+                names, tokens, glosses = romanized_names(question), verbatim_tokens(question), gloss_groups(question)
+                if names or tokens or glosses:
+                    return self._by_held_words(query_vector, names, tokens, glosses, k)
             return [self.hit(pid, score) for pid, score in self.index.search(query_vector, k)]
         depth = max(k, FUSION_DEPTH)
         rankings = [[pid for pid, _ in self.index.lexical_search(question, depth)]]
@@ -73,17 +75,25 @@ class Retriever:
         cosines = self.index.passage_cosines(chosen, query_vector)
         return [self.hit(pid, float(score)) for pid, score in zip(chosen, cosines)]
 
-    def _by_names(self, query_vector: np.ndarray, names: list[tuple[str, ...]], tokens: list[str], k: int) -> list[PassageHit]:
-        """The dense hits fused by reciprocal rank with their order by the names and verbatim
-        tokens they hold (only hits holding one take part in the second ranking)."""
+    def _by_held_words(
+        self, query_vector: np.ndarray, names: list[tuple[str, ...]], tokens: list[str], glosses: list[frozenset[str]], k: int
+    ) -> list[PassageHit]:
+        """The dense hits fused by reciprocal rank with two more orders: by the names and
+        verbatim tokens they hold, and by the glosses they hold, each gloss weighted by how few
+        hits hold it (inverse document frequency over the hits). Only hits holding something
+        take part in an order; what most hits hold (a common year, 公司) tells them apart no
+        better than the dense order and is left out."""
         hits = [self.hit(pid, score) for pid, score in self.index.search(query_vector, max(k, NAME_DEPTH))]
-        # a token most hits hold (a common year) tells them apart no better than the dense order
         tokens = [t for t in tokens if 2 * sum(verbatim_score(hit.text, [t]) for hit in hits) <= len(hits)]
-        held = [name_score(hit.text, names) + verbatim_score(hit.text, tokens) for hit in hits]
-        by_names = sorted((i for i in range(len(hits)) if held[i] > 0), key=lambda i: -held[i])
+        held_names = [name_score(hit.text, names) + verbatim_score(hit.text, tokens) for hit in hits]
+        held_glosses = np.array([[holds(hit.text, group) for group in glosses] for hit in hits], dtype=float).reshape(len(hits), len(glosses))
+        frequency = held_glosses.sum(axis=0)
+        weight = np.where(2 * frequency <= len(hits), np.log((len(hits) + 1) / (frequency + 1)), 0.0)
         fused = [1.0 / (NAME_RRF_K + rank + 1) for rank in range(len(hits))]
-        for rank, i in enumerate(by_names):
-            fused[i] += 1.0 / (NAME_RRF_K + rank + 1)
+        for held in (held_names, list(held_glosses @ weight)):
+            order = sorted((i for i in range(len(hits)) if held[i] > 0), key=lambda i: -held[i])
+            for rank, i in enumerate(order):
+                fused[i] += 1.0 / (NAME_RRF_K + rank + 1)
         return [hits[i] for i in sorted(range(len(hits)), key=lambda i: -fused[i])[:k]]
 
     def hit(self, passage_id: int, score: float) -> PassageHit:

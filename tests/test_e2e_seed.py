@@ -32,9 +32,7 @@ ANSWERABLE = [
     ("What is the price of the SU7 Ultra?", "52.99万"),
     ("How many cars did Xiaomi deliver in 2024?", "13.69万"),
     ("How many core users did the co-creation program invite to test?", "1000名"),
-    pytest.param("When did Lei Jun announce the higher delivery target on Weibo?", "3月18日",
-                 marks=pytest.mark.xfail(strict=True, reason="cross-lingual sentence scoring prefers "
-                 "the headline sentence that names Lei Jun (issue 5)")),
+    ("When did Lei Jun announce the higher delivery target on Weibo?", "3月18日"),
     pytest.param("What is the monthly capacity of Xiaomi's Beijing factory?", "2.5万辆",
                  marks=pytest.mark.xfail(strict=True, reason="the trained reader picks another figure's "
                  "sentence for this English question (issue 12: more English training data)")),

@@ -1,5 +1,6 @@
-"""Pinyin names in English questions, matched against Chinese passages (qa/romanized.py), and
-the retrieval of English questions over Chinese text that uses them."""
+"""English questions over Chinese passages: their pinyin names and verbatim tokens
+(qa/crosslingual/romanized.py), their words' Chinese glosses (qa/crosslingual/glosses.py), and
+the retrieval that uses them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from conftest import FakeEncoder
 from index.build import build_index
 from index.documents import load_documents
 from qa.retrieval import Retriever
-from qa.romanized import name_score, readings, romanized_names, segment, verbatim_score, verbatim_tokens
+from qa.crosslingual.glosses import gloss_groups, holds
+from qa.crosslingual.romanized import name_score, readings, romanized_names, segment, verbatim_score, verbatim_tokens
 
 
 def test_words_segment_into_the_fewest_pinyin_syllables_or_none():
@@ -70,6 +72,26 @@ def test_english_question_finds_the_passage_that_holds_its_code(tmp_path: Path):
     index = _index_of_filler_and(tmp_path, filler, "cluster.txt", "NGC 6231是天蝎座的一个疏散星团，距离地球约5900光年。")
     question = "How far from Earth is the open cluster NGC 6231?"
     assert Retriever(index, FakeEncoder()).retrieve(question, 1)[0].doc.endswith("cluster.txt")
+    assert Retriever(index, FakeEncoder(), mode="dense").retrieve(question, 1)[0].doc.endswith("other.txt")
+
+
+def test_english_words_gloss_to_chinese_words_in_both_scripts():
+    groups = gloss_groups("What is the boiling point of water at sea level?")
+    assert any({"沸点", "沸點"} <= group for group in groups)  # a phrase, simplified and traditional
+    assert any("海平面" in group for group in groups)
+    assert any("水" in group for group in groups)
+    assert not any("什么" in group or "是" in group for group in groups)  # what, is: function words
+    assert gloss_groups("Which factories were built?") and any("工厂" in g for g in gloss_groups("Which factories were built?"))
+    assert gloss_groups("What is it?") == [] and gloss_groups("") == []
+    assert holds("水在海平面的沸点是100摄氏度。", next(g for g in groups if "沸点" in g))
+
+
+def test_english_question_finds_the_passage_that_holds_its_words_in_chinese(tmp_path: Path):
+    # No name, number or code to match: only the dictionary links "boiling point" to 沸点.
+    filler = "这一段讲的是别的事情，和问题没有关系，只是一些普通的内容。boiling point"
+    index = _index_of_filler_and(tmp_path, filler, "water.txt", "在标准大气压下，水的沸点是100摄氏度，海平面上的冰点是0摄氏度。")
+    question = "What is the boiling point of water at sea level?"
+    assert Retriever(index, FakeEncoder()).retrieve(question, 1)[0].doc.endswith("water.txt")
     assert Retriever(index, FakeEncoder(), mode="dense").retrieve(question, 1)[0].doc.endswith("other.txt")
 
 
