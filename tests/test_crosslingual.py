@@ -86,6 +86,33 @@ def test_english_words_gloss_to_chinese_words_in_both_scripts():
     assert holds("水在海平面的沸点是100摄氏度。", next(g for g in groups if "沸点" in g))
 
 
+def test_the_shipped_glosses_are_cc_cedict_rebuilt():
+    import gzip
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from make_glosses import cedict_text
+
+    from qa.crosslingual.glosses import GLOSSES_FILE, glosses_file_text, parse_cedict
+
+    assert gzip.decompress(GLOSSES_FILE.read_bytes()).decode("utf-8") == glosses_file_text(parse_cedict(cedict_text()))
+
+
+def test_cedict_lines_become_glosses_without_references_or_notes():
+    lines = "\n".join([
+        "# CC-CEDICT comment",
+        "工廠 工厂 [gong1 chang3] /factory/CL:家[jia1],座[zuo4]/",
+        "北京 北京 [Bei3 jing1] /Beijing, capital of the People's Republic of China/",
+        "吃 吃 [chi1] /to eat/see also 喫/",
+        "說明書 说明书 [shuo1 ming2 shu1] /(technical) manual; a long description of a thing that is not a phrase/",
+    ])
+    from qa.crosslingual.glosses import parse_cedict
+
+    assert parse_cedict(lines) == {
+        "beijing": ["北京"], "eat": ["吃"], "factory": ["工厂", "工廠"], "manual": ["說明書", "说明书"],
+    }
+
+
 def test_english_question_finds_the_passage_that_holds_its_words_in_chinese(tmp_path: Path):
     # No name, number or code to match: only the dictionary links "boiling point" to 沸点.
     filler = "这一段讲的是别的事情，和问题没有关系，只是一些普通的内容。boiling point"

