@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from importlib.resources import files
+from importlib.util import find_spec
+from pathlib import Path
 
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*")
@@ -30,8 +31,14 @@ _LONGEST_SYLLABLE = 6  # zhuang, shuang
 
 @lru_cache(maxsize=1)
 def _table() -> dict[str, str]:
-    """pypinyin's table: decimal code point -> comma-separated readings with tones (~0.06 s)."""
-    return json.loads(files("pypinyin").joinpath("pinyin_dict.json").read_text(encoding="utf-8"))
+    """pypinyin's table: decimal code point -> comma-separated readings with tones (~0.02 s).
+    Read from the package's folder without importing pypinyin, whose import alone takes 0.16 s
+    of a one-shot English question."""
+    spec = find_spec("pypinyin")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("pypinyin is not installed; run bin/setup")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return json.loads((folder / "pinyin_dict.json").read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=65536)
