@@ -76,7 +76,7 @@ def lexicon() -> dict[str, str]:
 
 
 def _forms(word: str) -> list[str]:
-    """The word and its singular ("factories": factory, factorie; "cars": car)."""
+    """The word and the singulars it may have ("factories": factory, factori, factorie; "cars": car)."""
     forms = [word]
     if word.endswith("ies") and len(word) > 4:
         forms.append(word[:-3] + "y")
