@@ -84,13 +84,14 @@ class Retriever:
         take part in an order; what most hits hold (a common year, 公司) tells them apart no
         better than the dense order and is left out."""
         hits = [self.hit(pid, score) for pid, score in self.index.search(query_vector, max(k, NAME_DEPTH))]
-        tokens = [t for t in tokens if 2 * sum(verbatim_score(hit.text, [t]) for hit in hits) <= len(hits)]
-        held_names = [name_score(hit.text, names) + verbatim_score(hit.text, tokens) for hit in hits]
-        held_glosses = np.array([[holds(hit.text, group) for group in glosses] for hit in hits], dtype=float).reshape(len(hits), len(glosses))
-        frequency = held_glosses.sum(axis=0)
-        weight = np.where(2 * frequency <= len(hits), np.log((len(hits) + 1) / (frequency + 1)), 0.0)
+        held_tokens = _holding(hits, tokens, lambda text, token: verbatim_score(text, [token]))
+        held_glosses = _holding(hits, glosses, holds)
+        rare_tokens = 2 * held_tokens.sum(axis=0) <= len(hits)
+        gloss_frequency = held_glosses.sum(axis=0)
+        gloss_weight = np.where(2 * gloss_frequency <= len(hits), np.log((len(hits) + 1) / (gloss_frequency + 1)), 0.0)
+        held_names = [name_score(hit.text, names) + float(held_tokens[i] @ rare_tokens) for i, hit in enumerate(hits)]
         fused = [1.0 / (NAME_RRF_K + rank + 1) for rank in range(len(hits))]
-        for held in (held_names, list(held_glosses @ weight)):
+        for held in (held_names, list(held_glosses @ gloss_weight)):
             order = sorted((i for i in range(len(hits)) if held[i] > 0), key=lambda i: -held[i])
             for rank, i in enumerate(order):
                 fused[i] += 1.0 / (NAME_RRF_K + rank + 1)
@@ -99,3 +100,8 @@ class Retriever:
     def hit(self, passage_id: int, score: float) -> PassageHit:
         passage = self.index.passage(passage_id)
         return PassageHit(passage_id, passage.doc_id, passage.start, passage.end, score, passage.text)
+
+
+def _holding(hits: list[PassageHit], items: list, holds_item) -> np.ndarray:
+    """(hits, items) matrix: 1.0 where the hit's text holds the item."""
+    return np.array([[float(holds_item(hit.text, item)) for item in items] for hit in hits], dtype=float).reshape(len(hits), len(items))

@@ -105,10 +105,8 @@ def gloss_groups(question: str) -> list[frozenset[str]]:
     for size in range(MAX_PHRASE_WORDS, 0, -1):
         for begin in range(len(words) - size + 1):
             phrase = words[begin : begin + size]
-            if any(taken[begin : begin + size]) or (size == 1 and phrase[0] in STOPWORDS):
-                continue
-            if phrase[0] in STOPWORDS or phrase[-1] in STOPWORDS:
-                continue  # "of the" or "car is" add nothing to their content words
+            if any(taken[begin : begin + size]) or phrase[0] in STOPWORDS or phrase[-1] in STOPWORDS:
+                continue  # "what", "of the" or "car is" add nothing to their content words
             candidates = _translations(phrase)
             if candidates:
                 groups.append(candidates)
