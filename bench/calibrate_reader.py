@@ -5,9 +5,10 @@
 Every trial question (the half of trial that is not the abstention background, Chinese and the
 project's English translations) is asked over the open trial corpus twice: as is, and with
 its own context's passages removed from the retrieved list (the documents then do not hold
-the answer). From the reader's margins (best span score - no-answer score):
-- scale and bias of p(answer) = sigmoid(scale * margin + bias): logistic regression of
-  "asked with its context" on the best margin;
+the answer). From the reader's margins (best span score - no-answer score, which choose the
+passage answered from) and answer margins (all spans' score - no-answer score, SpanScore.any_score):
+- scale and bias of p(answer) = sigmoid(scale * answer_margin + bias): logistic regression of
+  "asked with its context" on the answer margin of the passage answered from (SpanReading);
 - threshold: the highest p that wrongly refuses at most 2% of the with-context questions;
 - read_k and rank_penalty: the answer comes from the passage whose margin less rank_penalty per
   place below the first retrieved one is highest; the fewest passages read (1..8), then the
@@ -107,8 +108,8 @@ def main() -> None:
 
 
 def read_trial(asked: list, reader, retriever) -> list[dict]:
-    """Per question and condition (with or without its context): margin and span text of each
-    of the top MAX_K passages, in retrieval order."""
+    """Per question and condition (with or without its context): margin, span text and answer
+    margin of each of the top MAX_K passages, in retrieval order."""
     rows = []
     for n, (q, text, language) in enumerate(asked):
         hits = retriever.retrieve(text, MAX_K + 12)
@@ -116,7 +117,7 @@ def read_trial(asked: list, reader, retriever) -> list[dict]:
         needed = list({h.passage_id: h for chosen in conditions.values() for h in chosen}.values())
         read = dict(zip((h.passage_id for h in needed), reader.read(text, [h.text for h in needed])))
         for with_context, chosen in conditions.items():
-            spans = [(r.margin, h.text[r.start:r.end]) if (r := read[h.passage_id]) else (-1e9, "") for h in chosen]
+            spans = [(r.margin, h.text[r.start:r.end], r.answer_margin) if (r := read[h.passage_id]) else NO_SPAN for h in chosen]
             rows.append({"q": q, "language": language, "with_context": with_context, "spans": spans})
         if n % 100 == 0:
             print(f"\r{n}/{len(asked)}", end="", file=sys.stderr, flush=True)
@@ -124,12 +125,15 @@ def read_trial(asked: list, reader, retriever) -> list[dict]:
     return rows
 
 
-def best(row: dict, k: int, rank_penalty: float = 0.0) -> tuple[float, str]:
-    """The span the reader answers with: of the first k passages, the one whose margin less
-    rank_penalty per place below the first is highest."""
+NO_SPAN = (-1e9, "", -1e9)
+
+
+def best(row: dict, k: int, rank_penalty: float = 0.0) -> tuple[float, str, float]:
+    """The span the reader answers with (margin, text, answer margin): of the first k passages,
+    the one whose margin less rank_penalty per place below the first is highest."""
     spans = row["spans"][:k]
     if not spans:
-        return (-1e9, "")
+        return NO_SPAN
     return max(enumerate(spans), key=lambda rank_span: rank_span[1][0] - rank_penalty * rank_span[0])[1]
 
 
@@ -145,7 +149,7 @@ def calibrate(rows: list[dict]) -> dict:
     # The fewest passages, then the smallest penalty, within 0.5 F1 of the best pair.
     rank_penalty, read_k = min(((p, k) for (p, k), v in f1.items() if v >= top - 0.5), key=lambda pk: (pk[1], pk[0]))
     by_k = {k: f1[(rank_penalty, k)] for k in range(1, MAX_K + 1)}
-    margins = np.array([best(r, read_k, rank_penalty)[0] for r in rows])
+    margins = np.array([best(r, read_k, rank_penalty)[2] for r in rows])
     labels = np.array([1.0 if r["with_context"] else 0.0 for r in rows])
     finite = margins > -1e8
     scale, bias = fit_logistic(np.clip(margins[finite], -30, 30), labels[finite])
@@ -211,7 +215,7 @@ def choose_cascade(rows: list[dict], read_k: int, rank_penalty: float, threshold
     answerable = [r for r in rows if r["with_context"]]
 
     def answer(row: dict, k: int) -> tuple[float, str]:
-        margin, span = best(row, k, rank_penalty)
+        _, span, margin = best(row, k, rank_penalty)
         return (probability(margin) if margin > -1e8 else 0.0), span
 
     def outcome(row: dict, first: int, confident: float, hopeless: float) -> tuple[str | None, int]:

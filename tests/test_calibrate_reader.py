@@ -17,7 +17,8 @@ def probability(margin: float) -> float:
 
 
 def row(spans: list[tuple[float, str]], answer: str, with_context: bool = True) -> dict:
-    return {"q": SimpleNamespace(answers=[answer]), "with_context": with_context, "spans": spans}
+    """Each span's answer margin equal to its margin."""
+    return {"q": SimpleNamespace(answers=[answer]), "with_context": with_context, "spans": [(m, text, m) for m, text in spans]}
 
 
 def test_a_confident_first_passage_is_enough_when_reading_on_never_helps():

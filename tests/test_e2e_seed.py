@@ -42,9 +42,7 @@ ANSWERABLE = [
 UNANSWERABLE = [
     "珠穆朗玛峰的海拔有多高？",
     "《红楼梦》的作者是谁？",
-    pytest.param("What is the boiling point of water at sea level?",
-                 marks=pytest.mark.xfail(strict=True, reason="English off-topic questions are told from "
-                 "answerable ones with AUC 0.73 on trial (issue 12); stage 9 reads 旱的旱死,涝的涝死 here")),
+    "What is the boiling point of water at sea level?",
 ]
 # Questions no document answers: greetings, thanks, keyboard noise (the shipped stage 6 reader
 # answered all but 早上好; the training data has held content-free negatives since stage 8).

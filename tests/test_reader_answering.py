@@ -34,7 +34,7 @@ class ScriptedReader:
         readings = []
         for text in passages:
             at = text.find(self.answer)
-            readings.append(None if at < 0 else SpanReading(at, at + len(self.answer), self.margin))
+            readings.append(None if at < 0 else SpanReading(at, at + len(self.answer), self.margin, self.margin))
         return readings
 
 
@@ -122,7 +122,7 @@ class MarginsByRank:
         self.margins = margins
 
     def read(self, question, passages, allowed=None):
-        return [SpanReading(0, 2, m) for m, _ in zip(self.margins, passages)]
+        return [SpanReading(0, 2, m, m) for m, _ in zip(self.margins, passages)]
 
 
 @pytest.mark.parametrize("penalty,answering_rank", [(0.0, 1), (1.0, 0)])

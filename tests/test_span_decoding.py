@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from qa.reading.spans import PairEncoding, best_span
 
@@ -48,3 +49,22 @@ def test_a_span_never_runs_across_a_line_break():
     chosen = best_span(_pair(passage), passage, start, end)
     assert "\n" not in passage[chosen.start : chosen.end]
     assert passage[chosen.start : chosen.end] == "魏力"
+
+
+def test_any_score_sums_the_probability_of_every_span_the_reader_may_give():
+    """Two equally likely answers hold twice the probability of one: the answer margin
+    (any_score - null_score) rises by about log 2 per side while the best span's score stays."""
+    start, end = _logits(PASSAGE, {5: 6.0}, {8: 6.0})
+    one = best_span(_pair(PASSAGE), PASSAGE, start, end)
+    assert one.any_score == pytest.approx(np.logaddexp.reduce(start[1:]) + np.logaddexp.reduce(end[1:]), abs=1e-4)
+    two = best_span(_pair(PASSAGE), PASSAGE, *_logits(PASSAGE, {5: 6.0, 2: 6.0}, {8: 6.0, 3: 6.0}))
+    assert one.score == two.score == 12.0 and one.null_score == two.null_score
+    assert 1.3 < two.any_score - one.any_score < 2 * np.log(2)
+
+
+def test_any_score_counts_only_the_tokens_a_span_may_start_or_end_on():
+    start, end = _logits(PASSAGE, {2: 9.0, 5: 4.0}, {3: 9.0, 8: 4.0})  # 国徽 scores best
+    free = best_span(_pair(PASSAGE), PASSAGE, start, end)
+    kept = best_span(_pair(PASSAGE), PASSAGE, start, end, allowed=[(3, len(PASSAGE))])  # from 于 on
+    assert PASSAGE[kept.start : kept.end] == "1965"
+    assert kept.any_score < free.any_score - 8, "the mass on 国徽, which may not be given, does not count"

@@ -32,8 +32,8 @@ CALIBRATION_FILE = "calibration.json"
 
 @dataclass(frozen=True)
 class Calibration:
-    """p(answer) = sigmoid(scale * (span score - no-answer score) + bias), fitted on CMRC
-    trial asked with and without its context (bench/calibrate_reader.py)."""
+    """p(answer) = sigmoid(scale * answer_margin + bias) (SpanReading), fitted on CMRC trial
+    asked with and without its context (bench/calibrate_reader.py)."""
 
     scale: float = 1.0
     bias: float = 0.0
@@ -42,7 +42,7 @@ class Calibration:
     read_k: int = 3
     """How many retrieved passages the reader reads."""
     rank_penalty: float = 0.0
-    """The answer comes from the passage whose margin, less this much per place below the first
+    """The answer comes from the passage whose (best span's) margin, less this much per place below the first
     retrieved passage, is highest: cross-language margins are noisy, and retrieval order breaks
     near-ties (chosen on trial with read_k)."""
     first_read: int = 0
@@ -64,8 +64,8 @@ class Calibration:
             return self.cross_language
         return self
 
-    def probability(self, margin: float) -> float:
-        z = self.scale * margin + self.bias
+    def probability(self, answer_margin: float) -> float:
+        z = self.scale * answer_margin + self.bias
         return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
 
 
@@ -76,7 +76,10 @@ class SpanReading:
     start: int
     end: int
     margin: float
-    """span score - no-answer score (logits); Calibration turns it into a probability."""
+    """The span's score - the no-answer score (logits): it ranks the passages read."""
+    answer_margin: float
+    """Any span's score - the no-answer score (SpanScore.any_score): Calibration turns it into
+    p(answer)."""
 
 
 class PassageReader(Protocol):
@@ -193,7 +196,7 @@ class OpenVINOSpanReader:
             best_span(pair, text, rows[:, 0], rows[:, 1], where)
             for pair, text, rows, where in zip(pairs, passages, logits, ranges)
         ]
-        return [None if s is None else SpanReading(s.start, s.end, s.score - s.null_score) for s in spans]
+        return [None if s is None else SpanReading(s.start, s.end, s.score - s.null_score, s.any_score - s.null_score) for s in spans]
 
 
 def _warm_queue(ir_dir: Path, streams: int) -> Any:

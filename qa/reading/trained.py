@@ -3,6 +3,7 @@ the top retrieved passages; the answer is the sentence holding the best span."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
@@ -34,19 +35,19 @@ class TrainedReader:
         readings = self._read_spans(question, read[:first])
         ranked = _ranked(readings, read, calibration.rank_penalty)
         if len(read) > first:
-            p = calibration.probability(ranked[0][0].margin) if ranked else 0.0
+            p = calibration.probability(ranked[0][0].answer_margin) if ranked else 0.0
             if calibration.hopeless <= p < calibration.confident:
                 readings += self._read_spans(question, read[first:])
                 ranked = _ranked(readings, read, calibration.rank_penalty)
         if not ranked:
             return Reading((), None, 0.0)
         best, best_hit = ranked[0]
-        probability = calibration.probability(best.margin)
+        probability = calibration.probability(best.answer_margin)
         if probability < calibration.threshold:
             return Reading((), None, probability)
         chosen = self._span_sentences(best_hit, best.start, best.end, probability)
         for reading, hit in ranked[1:]:
-            other = calibration.probability(reading.margin)
+            other = calibration.probability(reading.answer_margin)
             if other < calibration.second_threshold:
                 break
             extra = self._span_sentences(hit, reading.start, reading.start + 1, other)
@@ -67,7 +68,7 @@ class TrainedReader:
             for p, shift in zip(passages, shifts)
         ]
         return [
-            None if r is None else SpanReading(r.start - shift, r.end - shift, r.margin)
+            None if r is None else replace(r, start=r.start - shift, end=r.end - shift)
             for r, shift in zip(self.span_reader.read(question, [p.retrieval_text for p in passages], allowed), shifts)
         ]
 
