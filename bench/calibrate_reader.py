@@ -92,9 +92,11 @@ def main() -> None:
             if q.id in english:
                 asked.append((q, english[q.id], "en"))
     asked = asked[: args.limit]
-    if args.rows and args.rows.is_file():
-        rows = pickle.loads(args.rows.read_bytes())
-    else:
+    rows = pickle.loads(args.rows.read_bytes()) if args.rows and args.rows.is_file() else None
+    if rows and any(len(span) != len(NO_SPAN) for row in rows for span in row["spans"]):
+        print(f"{args.rows} holds readings without answer margins (before 2026-12-07): reading trial again", file=sys.stderr)
+        rows = None
+    if rows is None:
         rows = read_trial(asked, reader, retriever)
         if args.rows:
             args.rows.write_bytes(pickle.dumps(rows))

@@ -83,8 +83,9 @@ class SpanScore:
     """log-sum-exp of the start logits + that of the end logits, over the tokens a span may start
     or end on: the reader's score for "some answer here", all spans together. Less the null
     score it tells answerable from unanswerable better than the best span's score does (CMRC
-    trial, stage 9: abstained on without context 76.3% -> 79.5%, on the project's unanswerable
-    questions 51% -> 54%, at the same 1.8% wrongly refused; docs/reader-training.md)."""
+    trial, stage 9, calibrated to 1.8% wrongly refused: abstained on without context 76.3% ->
+    79.5%; asked end to end, the project's unanswerable questions 53.2% -> 55.2%;
+    docs/reader-training.md)."""
 
 
 def best_span(
