@@ -161,3 +161,22 @@ def test_a_hopeless_first_passage_abstains_without_reading_on(index, hopeless, r
     answer = make_answerer(index, reader=TrainedReader(index, scripted, calibration)).ask("北京工厂月产能是多少？")
     assert answer.abstained and answer.short_answer is None
     assert scripted.calls == ([1, min(3, len(answer.passages)) - 1] if reads_on else [1])
+
+
+def test_readings_report_shows_each_passage_span_and_probability(index):
+    """bench/reader_readings.py: why a question was answered or refused, passage by passage."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from reader_readings import readings_report
+    from qa.gold import GoldQuestion
+
+    calibration = Calibration(scale=1.0, bias=0.0, threshold=0.5, read_k=2)
+    answerer = make_answerer(index, reader=TrainedReader(index, ScriptedReader("2.5万辆", 2.0), calibration))
+    question = GoldQuestion("q1", "北京工厂月产能是多少？", ("2.5万辆",), (), True, "factoid", "a.txt")
+    lines = list(readings_report(answerer, [question], passages=3))
+    assert lines[0].startswith("q1 [factoid] 北京工厂月产能是多少？") and "read_k 2" in lines[0]
+    holding = [line for line in lines[1:] if " * " in line]
+    assert len(holding) == 1 and "p 0.881" in holding[0] and "'2.5万辆'" in holding[0]  # sigmoid(2.0)
+    assert all("no span may be taken" in line for line in lines[1:] if " * " not in line)
+    assert len(lines) == 1 + min(3, len(index.passages))

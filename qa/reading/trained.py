@@ -32,12 +32,12 @@ class TrainedReader:
         calibration = self.calibration.for_question(question_language(question), question_language(hits[0].text))
         read = list(hits[: calibration.read_k])
         first = calibration.first_read or len(read)
-        readings = self._read_spans(question, read[:first])
+        readings = self.read_spans(question, read[:first])
         ranked = _ranked(readings, read, calibration.rank_penalty)
         if len(read) > first:
             p = calibration.probability(ranked[0][0].answer_margin) if ranked else 0.0
             if calibration.hopeless <= p < calibration.confident:
-                readings += self._read_spans(question, read[first:])
+                readings += self.read_spans(question, read[first:])
                 ranked = _ranked(readings, read, calibration.rank_penalty)
         if not ranked:
             return Reading((), None, 0.0)
@@ -57,8 +57,9 @@ class TrainedReader:
         span = DocumentSpan(best_hit.doc, best_hit.start + best.start, best_hit.start + best.end)
         return Reading(tuple(chosen), span, probability)
 
-    def _read_spans(self, question: str, hits: Sequence[PassageHit]) -> list[SpanReading | None]:
-        """The best span of each hit's passage, in passage text offsets."""
+    def read_spans(self, question: str, hits: Sequence[PassageHit]) -> list[SpanReading | None]:
+        """The best span of each hit's passage (None where none may be taken), in passage text
+        offsets; bench/reader_readings.py shows them."""
         # A passage is read under its headings (and a table row under its header row), but a
         # span is only taken from its sentences: never from a heading or a header row.
         passages = [self.index.passage(h.passage_id) for h in hits]
