@@ -2,7 +2,8 @@
 is asked against the whole corpus, scored with the same code as `qa eval`.
 
     .venv/bin/python bench/cmrc_eval.py [--split dev|trial] [--limit N] [--json]
-        [--reader trained|heuristic] [--english | --paraphrased] [--unanswerable] [--postgresql]
+        [--reader trained|heuristic] [--english | --paraphrased] [--unanswerable] [--traditional]
+        [--postgresql]
 
 --english asks the project's English translations of the questions (trial only:
 bench/data/cmrc2018/trial/questions-en.jsonl) over the same Chinese corpus; --paraphrased
@@ -11,6 +12,11 @@ read the text would ask, instead of copying it). --unanswerable adds the project
 that the trial corpus does not answer (trial/questions-unanswerable.jsonl: on the topic of a
 passage, asking for a fact it lacks; in English with --english), so that the report's
 abstention precision, recall and F1 are measured as on the seed gold set.
+
+--traditional converts the corpus, the Chinese questions and their answers to traditional
+Chinese as written in Taiwan (OpenCC s2twp: characters and words, 软件 -> 軟體), the form of
+traditional-Chinese Wikipedia; the reader's training data used character conversion (s2t)
+only. Every trial answer stays a substring of its converted context.
 
 --postgresql copies the cached corpus index (vectors and all, nothing embedded again) into a
 PostgreSQL started from the pgserver wheel in bench/.cache/postgresql/ and answers from that
@@ -23,6 +29,7 @@ trial; dev is the test set. The index is built once and cached in bench/.cache/.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -33,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cmrc import DATA, load_contexts, load_questions, open_corpus_index, query_encoder  # noqa: E402
 from make_reference_passages import background_context_ids  # noqa: E402
 
+from index.documents import Document  # noqa: E402
 from index.encoders import DEFAULT_MODEL_ID  # noqa: E402
 from qa.answerer import Answerer  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
@@ -59,6 +67,7 @@ def main() -> None:
     parser.add_argument("--english", action="store_true", help="ask the English translations (trial)")
     parser.add_argument("--paraphrased", action="store_true", help="ask the project's paraphrases (trial)")
     parser.add_argument("--unanswerable", action="store_true", help="also ask the project's unanswerable questions (trial)")
+    parser.add_argument("--traditional", action="store_true", help="convert corpus and Chinese questions to traditional Chinese (OpenCC s2twp)")
     parser.add_argument("--fuse-always", action="store_true", help="keep BM25 in the fusion for English questions too")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     parser.add_argument("--postgresql", action="store_true", help="answer from a PostgreSQL copy of the index")
@@ -73,6 +82,10 @@ def main() -> None:
         background = background_context_ids()
         documents = [d for d in documents if d.id not in background]
         name = "trial-calibration"
+    convert = _to_taiwan_traditional() if args.traditional else (lambda text: text)
+    if args.traditional:
+        documents = [traditional_document(d, convert) for d in documents]
+        name += "-traditional"
     started = time.perf_counter()
     index = open_corpus_index(name, documents, args.model, settings.cache_dir, args.engine)
     load_seconds = time.perf_counter() - started
@@ -89,14 +102,15 @@ def main() -> None:
         rewritten, kind = load_paraphrases(folder), "cmrc-paraphrase"
     questions = load_questions(args.split)
     gold = [
-        GoldQuestion(q.id, rewritten.get(q.id, q.question), q.answers, (), True, kind, q.context_id)
+        GoldQuestion(q.id, rewritten[q.id] if args.english else convert(rewritten.get(q.id, q.question)),
+                     tuple(convert(a) for a in q.answers), (), True, kind, q.context_id)
         for q in questions
         if q.context_id in context_ids and (not rewritten or q.id in rewritten)
     ][: args.limit]
     if args.unanswerable:
         context_of = {q.id: q.context_id for q in questions}
         gold += [
-            GoldQuestion(f"{u.id}-unanswerable", u.question_en if args.english else u.question, (), (), False, "unanswerable", context_of[u.id])
+            GoldQuestion(f"{u.id}-unanswerable", u.question_en if args.english else convert(u.question), (), (), False, "unanswerable", context_of[u.id])
             for u in load_unanswerable(folder).values()
             if context_of[u.id] in context_ids
         ][: args.limit]
@@ -114,6 +128,7 @@ def main() -> None:
         "index_load_seconds": round(load_seconds, 2), "ask_seconds": round(ask_seconds, 2),
         "index_engine": manifest.engine, "retriever": args.retriever, "reader": args.reader, "fuse_always": args.fuse_always,
         "questions": {"cmrc": "original", "cmrc-en": "english (translated by the project)", "cmrc-paraphrase": "paraphrased by the project"}[kind],
+        "text": "traditional Chinese (OpenCC s2twp)" if args.traditional else "as published",
         "store": "postgresql" if args.postgresql else "faiss directory",
         "vector_index": manifest.vector_index,
     }
@@ -123,7 +138,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     name = f"cmrc-{args.split}" + {"cmrc": "", "cmrc-en": "-english", "cmrc-paraphrase": "-paraphrased"}[kind] + (f"-limit{args.limit}" if args.limit else "") + (
         f"-{args.retriever}" if args.retriever != "hybrid" else "") + (f"-{args.reader}" if args.reader != "trained" else "") + (
-        "-fused" if args.fuse_always else "") + ("-with-unanswerable" if args.unanswerable else "") + ("-postgresql" if args.postgresql else "")
+        "-fused" if args.fuse_always else "") + ("-traditional" if args.traditional else "") + ("-with-unanswerable" if args.unanswerable else "") + ("-postgresql" if args.postgresql else "")
     (RESULTS / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
@@ -136,6 +151,17 @@ def main() -> None:
           f"index build {extra['index_build_seconds']:.0f} s ({extra['passages_per_second']} passages/s, "
           f"{extra['texts_per_second']} texts/s on {extra['index_engine']}); "
           f"{len(gold)} questions in {ask_seconds:.0f} s")
+
+
+def _to_taiwan_traditional():
+    from opencc import OpenCC
+
+    return OpenCC("s2twp").convert
+
+
+def traditional_document(document: Document, convert) -> Document:
+    text = convert(document.text)
+    return replace(document, text=text, sha256=hashlib.sha256(text.encode()).hexdigest())
 
 
 def postgresql_copy(index, name: str):

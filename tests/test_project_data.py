@@ -3,6 +3,7 @@ questions): every line names a real question, is attributed, and is in the right
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -55,3 +56,21 @@ def test_unanswerable_questions_are_in_both_languages_and_one_per_train_context(
         assert r["written_by"] == "citeqa"
         assert CJK.search(r["question_unanswerable"]) and r["question_unanswerable"] != questions[r["id"]]["question"], r
         assert r["question_unanswerable_en"].strip() and not CJK.search(r["question_unanswerable_en"]), r
+
+
+def test_traditional_trial_corpus_keeps_every_gold_answer_in_its_context():
+    """`bench/cmrc_eval.py --traditional` converts contexts and answers separately (OpenCC
+    s2twp, which also rewrites words); its scores mean something only while every converted
+    answer is still found in its converted context."""
+    import sys
+
+    sys.path.insert(0, str(DATA.parents[1]))
+    from cmrc import load_contexts, load_questions
+    from cmrc_eval import _to_taiwan_traditional, traditional_document
+
+    convert = _to_taiwan_traditional()
+    contexts = {d.id: traditional_document(d, convert) for d in load_contexts("trial")}
+    assert all(d.sha256 == hashlib.sha256(d.text.encode()).hexdigest() for d in contexts.values())
+    assert convert("软件的内存") == "軟體的記憶體"
+    missing = [q.id for q in load_questions("trial") if not any(convert(a) in contexts[q.context_id].text for a in q.answers)]
+    assert missing == []
