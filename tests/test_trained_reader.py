@@ -144,3 +144,24 @@ def test_readers_with_other_tensors_are_not_averaged(tmp_path: Path, capsys):
     assert average.main(arguments) == 1
     assert "not have the same tensors" in capsys.readouterr().err
     assert not (tmp_path / "soup" / WEIGHTS_FILE).exists()
+
+
+def test_a_length_bonus_lengthens_the_spans_chosen_on_trial_passages(model_dir: Path):
+    """bench/span_length_bonus.py shifts the logits so that each span gains the bonus per
+    token: with a large bonus the chosen spans must grow, and with none they are the
+    decoder's own."""
+    import sys
+
+    import numpy as np
+
+    from qa.reading.spans import best_span
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from span_length_bonus import spans_with_bonus, trial_logits
+
+    examples, _, pairs, logits = trial_logits(model_dir, limit=12)
+    plain = spans_with_bonus(examples, pairs, logits, 0.0)
+    own = [best_span(p, e.passage, x[:, 0], x[:, 1]) for e, p, x in zip(examples, pairs, logits)]
+    assert plain == [e.passage[s.start : s.end] for e, s in zip(examples, own)]
+    longer = spans_with_bonus(examples, pairs, logits, 0.5)
+    assert np.mean([len(x) for x in longer]) > np.mean([len(x) for x in plain])
