@@ -25,7 +25,12 @@ _NOTHING = "\u0000"
 def fold(text: str) -> str:
     """NFKC, lower case, traditional Chinese characters to simplified: the form in which
     texts are compared word for word, so a simplified question matches a traditional text."""
-    return _to_simplified().convert(unicodedata.normalize("NFKC", text).lower())
+    return to_simplified(unicodedata.normalize("NFKC", text).lower())
+
+
+def to_simplified(text: str) -> str:
+    """Traditional Chinese characters to simplified (OpenCC t2s); other text as it is."""
+    return _to_simplified().convert(text)
 
 
 @lru_cache(maxsize=1)

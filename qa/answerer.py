@@ -12,10 +12,10 @@ from qa.follow_up import resolve_follow_up
 from qa.reading.types import Reader
 from qa.retrieval import MAX_QUESTION_CHARS, Retriever
 from qa.stitching import cite_span, stitch
-from qa.text import question_language
+from qa.text import question_language, writes_traditional
 from qa.types import Answer, PassageHit
 
-ABSTENTION_MESSAGES = {"zh": "文中没有找到相关信息。", "en": "The documents don't say."}
+ABSTENTION_MESSAGES = {"zh": "文中没有找到相关信息。", "zh-hant": "文中沒有找到相關資訊。", "en": "The documents don't say."}
 
 
 class Answerer:
@@ -46,7 +46,8 @@ class Answerer:
             reading = self.reader.read(query_text, query_vector, hits)
             short = None
             if reading.abstained:
-                text, citations = ABSTENTION_MESSAGES[language], ()
+                script = "zh-hant" if language == "zh" and writes_traditional(question) else language
+                text, citations = ABSTENTION_MESSAGES[script], ()
             else:
                 text, citations = stitch(self.index, reading.sentences)
                 if reading.short_answer is not None:

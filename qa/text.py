@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from index.lexical import fold
+from index.lexical import fold, to_simplified
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*%?|[^\W_]+", re.UNICODE)
@@ -21,6 +21,12 @@ _ENGLISH_STOPWORDS = frozenset(
 def question_language(text: str) -> str:
     """`zh` when the text has any Chinese character, else `en`."""
     return "zh" if _CJK.search(text) else "en"
+
+
+def writes_traditional(text: str) -> bool:
+    """Whether the text uses traditional Chinese characters: converting it to simplified
+    changes it (characters both scripts share, as in 多少, leave it as written)."""
+    return to_simplified(text) != text
 
 
 def lexical_terms(text: str) -> set[str]:

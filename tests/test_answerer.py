@@ -54,6 +54,8 @@ def test_weak_evidence_abstains_in_the_question_language(answerer: Answerer):
     assert chinese.abstained and chinese.answer == ABSTENTION_MESSAGES["zh"] and chinese.citations == ()
     assert english.abstained and english.answer == ABSTENTION_MESSAGES["en"]
     assert chinese.passages  # what was searched is still reported
+    traditional = strict.ask("火星上有幾座火山？這篇文章說了嗎")
+    assert traditional.answer == ABSTENTION_MESSAGES["zh-hant"] and traditional.language == "zh"
 
 
 def test_english_question_gets_english_sentence(answerer: Answerer):
