@@ -28,6 +28,18 @@ def fold(text: str) -> str:
     return to_simplified(unicodedata.normalize("NFKC", text).lower())
 
 
+def to_traditional(text: str) -> str:
+    """Simplified Chinese characters to traditional (OpenCC s2t); other text as it is."""
+    return _to_traditional().convert(text)
+
+
+@lru_cache(maxsize=1)
+def _to_traditional() -> Any:
+    from opencc import OpenCC
+
+    return OpenCC("s2t")
+
+
 def to_simplified(text: str) -> str:
     """Traditional Chinese characters to simplified (OpenCC t2s); other text as it is."""
     return _to_simplified().convert(text)

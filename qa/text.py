@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from index.lexical import fold, to_simplified
+from index.lexical import fold, to_simplified, to_traditional
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*%?|[^\W_]+", re.UNICODE)
@@ -27,6 +28,21 @@ def writes_traditional(text: str) -> bool:
     """Whether the text uses traditional Chinese characters: converting it to simplified
     changes it (characters both scripts share, as in 多少, leave it as written)."""
     return to_simplified(text) != text
+
+
+def in_script_of(question: str, texts: Sequence[str]) -> str:
+    """The question in the Chinese script the texts are written in: a traditional question
+    over simplified texts is read simplified (OpenCC t2s) and a simplified one over
+    traditional texts traditional (s2t), since the reader matches characters as tokens and
+    was trained on questions and passages in the same script. Unchanged when it is in the
+    texts' script already (s2t would change variants, 才 -> 纔), when they mix scripts, or
+    when it has no Chinese."""
+    if not _CJK.search(question) or not texts:
+        return question
+    traditional = [writes_traditional(t) for t in texts]
+    if writes_traditional(question):
+        return question if any(traditional) else to_simplified(question)
+    return to_traditional(question) if all(traditional) else question
 
 
 def lexical_terms(text: str) -> set[str]:

@@ -78,3 +78,17 @@ def test_english_questions_over_chinese_documents_skip_bm25_unless_told_not_to(i
     routed.retrieve("第二工厂什么时候投产", 2)
     fused.retrieve("When does the second factory open?", 2)
     assert asked == ["第二工厂什么时候投产", "When does the second factory open?"]
+
+
+def test_the_reader_reads_a_question_in_the_script_of_its_passages():
+    from qa.text import in_script_of, writes_traditional
+
+    simplified, traditional = "小米汽车的月产能是多少", "小米汽車的月產能是多少"
+    assert writes_traditional(traditional) and not writes_traditional(simplified)
+    assert not writes_traditional("多少"), "characters both scripts share are not traditional"
+    assert in_script_of("小米汽車的產能？", [simplified, "北京工厂"]) == "小米汽车的产能？"
+    assert in_script_of("小米汽车的产能？", [traditional]) == "小米汽車的產能？"
+    # already in the passages' script, mixed passages, or no Chinese: as asked
+    assert in_script_of("什麼樣的樹才可以被砍伐？", [traditional]) == "什麼樣的樹才可以被砍伐？"
+    assert in_script_of("小米汽車的產能？", [simplified, traditional]) == "小米汽車的產能？"
+    assert in_script_of("What is Xiaomi's capacity?", [simplified]) == "What is Xiaomi's capacity?"

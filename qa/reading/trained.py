@@ -12,7 +12,7 @@ from index.stores import SearchableIndex
 from qa.reading.reader import Calibration, PassageReader, SpanReading
 from qa.reading.types import DocumentSpan, Reading, ScoredSentence
 from qa.stitching import near_duplicate
-from qa.text import question_language
+from qa.text import in_script_of, question_language
 from qa.types import PassageHit
 
 
@@ -63,6 +63,7 @@ class TrainedReader:
         # A passage is read under its headings (and a table row under its header row), but a
         # span is only taken from its sentences: never from a heading or a header row.
         passages = [self.index.passage(h.passage_id) for h in hits]
+        texts = [p.retrieval_text for p in passages]
         shifts = [len(p.retrieval_text) - len(p.text) for p in passages]
         allowed = [
             [(s.start - p.start + shift, s.end - p.start + shift) for s in map(self.index.sentence, p.sentence_ids)]
@@ -70,7 +71,7 @@ class TrainedReader:
         ]
         return [
             None if r is None else replace(r, start=r.start - shift, end=r.end - shift)
-            for r, shift in zip(self.span_reader.read(question, [p.retrieval_text for p in passages], allowed), shifts)
+            for r, shift in zip(self.span_reader.read(in_script_of(question, texts), texts, allowed), shifts)
         ]
 
     def _span_sentences(self, hit: PassageHit, start: int, end: int, score: float) -> list[ScoredSentence]:
