@@ -74,3 +74,22 @@ def test_traditional_trial_corpus_keeps_every_gold_answer_in_its_context():
     assert convert("软件的内存") == "軟體的記憶體"
     missing = [q.id for q in load_questions("trial") if not any(convert(a) in contexts[q.context_id].text for a in q.answers)]
     assert missing == []
+
+
+def test_a_traditional_copy_of_the_seed_gold_set_converts_only_its_chinese_questions(tmp_path: Path):
+    import sys
+
+    sys.path.insert(0, str(DATA.parents[1]))
+    from traditional_gold import convert_gold
+
+    from qa.text import writes_traditional
+
+    source = next((DATA.parents[2] / "seeds").glob("*.gold.jsonl"))
+    converted = convert_gold(source, tmp_path / "gold.jsonl")
+    before, after = _rows(source), _rows(tmp_path / "gold.jsonl")
+    assert converted == sum(r["lang"] == "zh" for r in before) > 0
+    for old, new in zip(before, after, strict=True):
+        assert {k: v for k, v in new.items() if k != "question"} == {k: v for k, v in old.items() if k != "question"}
+        if old["lang"] != "zh":
+            assert new["question"] == old["question"]
+    assert sum(writes_traditional(r["question"]) for r in after) > sum(writes_traditional(r["question"]) for r in before)
