@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from index.documents import Document
@@ -40,6 +41,24 @@ def load_contexts(split: str) -> list[Document]:
                      Path(f"cmrc2018/{row['context_id']}"), "utf-8")
         )
     return documents
+
+
+def taiwan_traditional(text: str) -> str:
+    """Text in traditional Chinese as written in Taiwan (OpenCC s2twp: characters and words,
+    软件 -> 軟體), the form of traditional-Chinese Wikipedia."""
+    return _s2twp().convert(text)
+
+
+@lru_cache(maxsize=1)
+def _s2twp():
+    from opencc import OpenCC
+
+    return OpenCC("s2twp")
+
+
+def traditional_document(document: Document, convert=taiwan_traditional) -> Document:
+    text = convert(document.text)
+    return replace(document, text=text, sha256=hashlib.sha256(text.encode()).hexdigest())
 
 
 def load_questions(split: str, limit: int | None = None) -> list[Question]:

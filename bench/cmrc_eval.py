@@ -29,7 +29,6 @@ trial; dev is the test set. The index is built once and cached in bench/.cache/.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -37,10 +36,9 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cmrc import DATA, load_contexts, load_questions, open_corpus_index, query_encoder  # noqa: E402
+from cmrc import DATA, load_contexts, load_questions, open_corpus_index, query_encoder, taiwan_traditional, traditional_document  # noqa: E402
 from make_reference_passages import background_context_ids  # noqa: E402
 
-from index.documents import Document  # noqa: E402
 from index.encoders import DEFAULT_MODEL_ID  # noqa: E402
 from qa.answerer import Answerer  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
@@ -82,7 +80,7 @@ def main() -> None:
         background = background_context_ids()
         documents = [d for d in documents if d.id not in background]
         name = "trial-calibration"
-    convert = _to_taiwan_traditional() if args.traditional else (lambda text: text)
+    convert = taiwan_traditional if args.traditional else (lambda text: text)
     if args.traditional:
         documents = [traditional_document(d, convert) for d in documents]
         name += "-traditional"
@@ -151,17 +149,6 @@ def main() -> None:
           f"index build {extra['index_build_seconds']:.0f} s ({extra['passages_per_second']} passages/s, "
           f"{extra['texts_per_second']} texts/s on {extra['index_engine']}); "
           f"{len(gold)} questions in {ask_seconds:.0f} s")
-
-
-def _to_taiwan_traditional():
-    from opencc import OpenCC
-
-    return OpenCC("s2twp").convert
-
-
-def traditional_document(document: Document, convert) -> Document:
-    text = convert(document.text)
-    return replace(document, text=text, sha256=hashlib.sha256(text.encode()).hexdigest())
 
 
 def postgresql_copy(index, name: str):

@@ -23,35 +23,18 @@ from index.encoders import default_model_dir  # noqa: E402
 from qa.metrics import cmrc_em, cmrc_f1, cmrc_normalise  # noqa: E402
 from qa.reading.model import build_reader_module, load_trained_state  # noqa: E402
 from qa.reading.spans import best_span, encode_pairs, load_tokenizer  # noqa: E402
-from qa.reading.train import WEIGHTS_DIR, collate, cpu_has_bf16  # noqa: E402
-from qa.reading.training_data import DATA, build_examples, load_split  # noqa: E402
+from qa.reading.train import WEIGHTS_DIR, cpu_has_bf16, gold_answers, pair_logits  # noqa: E402
+from qa.reading.training_data import DATA, build_examples  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 
 def trial_logits(model_dir: Path, limit: int | None):
     """Trial positives (as training builds them, seed 1), their gold answers, pairs and logits."""
-    import torch
-
     examples = [e for e in build_examples(DATA / "trial", seed=1) if e.answerable][:limit]
-    _, questions, _ = load_split(DATA / "trial")
-    gold: dict[str, list[str]] = {}
-    for q in questions:
-        gold.setdefault(q["question"], q["answers"])
-    answers = [gold.get(e.question, [e.passage[e.answer_start : e.answer_end]]) for e in examples]
     pairs = encode_pairs(load_tokenizer(model_dir), [e.question for e in examples], [e.passage for e in examples])
     module = build_reader_module(model_dir)
     load_trained_state(module, WEIGHTS_DIR / "reader.safetensors")
-    module.eval()
-    rows, logits = [(p, 0, 0) for p in pairs], [None] * len(pairs)
-    order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].ids))
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_has_bf16()):
-        for begin in range(0, len(order), 32):
-            chunk = order[begin : begin + 32]
-            ids, mask, *_ = collate(rows, chunk)
-            out = module(ids, mask).float().numpy()
-            for row, i in enumerate(chunk):
-                logits[i] = out[row, : len(pairs[i].ids)]
-    return examples, answers, pairs, logits
+    return examples, gold_answers(DATA / "trial", examples), pairs, pair_logits(module, pairs, cpu_has_bf16())
 
 
 def spans_with_bonus(examples, pairs, logits, bonus: float) -> list[str]:

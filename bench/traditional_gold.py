@@ -12,13 +12,13 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cmrc import taiwan_traditional  # noqa: E402
+
 
 def convert_gold(source: Path, target: Path) -> int:
-    from opencc import OpenCC
-
-    convert = OpenCC("s2twp").convert
     rows = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rows = [dict(r, question=convert(r["question"])) if r.get("lang") == "zh" else r for r in rows]
+    rows = [dict(r, question=taiwan_traditional(r["question"])) if r.get("lang") == "zh" else r for r in rows]
     target.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return sum(r.get("lang") == "zh" for r in rows)
 

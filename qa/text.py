@@ -39,10 +39,9 @@ def in_script_of(question: str, texts: Sequence[str]) -> str:
     when it has no Chinese."""
     if not _CJK.search(question) or not texts:
         return question
-    traditional = [writes_traditional(t) for t in texts]
     if writes_traditional(question):
-        return question if any(traditional) else to_simplified(question)
-    return to_traditional(question) if all(traditional) else question
+        return question if any(map(writes_traditional, texts)) else to_simplified(question)
+    return to_traditional(question) if all(map(writes_traditional, texts)) else question
 
 
 def lexical_terms(text: str) -> set[str]:

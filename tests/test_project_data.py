@@ -65,10 +65,9 @@ def test_traditional_trial_corpus_keeps_every_gold_answer_in_its_context():
     import sys
 
     sys.path.insert(0, str(DATA.parents[1]))
-    from cmrc import load_contexts, load_questions
-    from cmrc_eval import _to_taiwan_traditional, traditional_document
+    from cmrc import load_contexts, load_questions, taiwan_traditional, traditional_document
 
-    convert = _to_taiwan_traditional()
+    convert = taiwan_traditional
     contexts = {d.id: traditional_document(d, convert) for d in load_contexts("trial")}
     assert all(d.sha256 == hashlib.sha256(d.text.encode()).hexdigest() for d in contexts.values())
     assert convert("软件的内存") == "軟體的記憶體"

@@ -102,47 +102,63 @@ def _save_atomically(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def predict(module, tokenizer, questions: list[str], passages: list[str], bf16: bool, batch_size: int = 32):
-    """(span text or None, span score - null score) per pair, with the torch module."""
+def pair_logits(module, pairs: list[PairEncoding], bf16: bool, batch_size: int = 32) -> list[np.ndarray]:
+    """Start and end logits, (tokens, 2), per pair with the torch module, batched by length."""
     import torch
 
-    pairs = encode_pairs(tokenizer, questions, passages)
     rows = [(p, 0, 0) for p in pairs]
-    results: list = [None] * len(pairs)
+    logits: list = [None] * len(pairs)
     order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].ids))
     module.eval()
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for begin in range(0, len(order), batch_size):
             chunk = order[begin : begin + batch_size]
             ids, mask, *_ = collate(rows, chunk)
-            logits = module(ids, mask).float().numpy()
+            out = module(ids, mask).float().numpy()
             for row, i in enumerate(chunk):
-                span = best_span(pairs[i], passages[i], logits[row, :, 0], logits[row, :, 1])
-                results[i] = (None, -1e9) if span is None else (passages[i][span.start : span.end], span.score - span.null_score)
+                logits[i] = out[row, : len(pairs[i].ids)]
     module.train()
+    return logits
+
+
+def predict(module, tokenizer, questions: list[str], passages: list[str], bf16: bool, batch_size: int = 32):
+    """(span text or None, span score - null score) per pair, with the torch module."""
+    pairs = encode_pairs(tokenizer, questions, passages)
+    results = []
+    for pair, passage, logits in zip(pairs, passages, pair_logits(module, pairs, bf16, batch_size)):
+        span = best_span(pair, passage, logits[:, 0], logits[:, 1])
+        results.append((None, -1e9) if span is None else (passage[span.start : span.end], span.score - span.null_score))
     return results
+
+
+def gold_answers(folder: Path, examples: list[ReaderExample]) -> list[list[str]]:
+    """All gold answers of each example's question (the official metric scores against all
+    of them), or its own span where the question is not in the split's file (empty for a
+    negative)."""
+    from qa.reading.training_data import load_split
+
+    _, questions, _ = load_split(folder)
+    gold: dict[str, list[str]] = {}
+    for q in questions:
+        gold.setdefault(q["question"], q["answers"])
+    return [gold.get(e.question, [e.passage[e.answer_start : e.answer_end]]) for e in examples]
 
 
 def trial_metrics(module, tokenizer, bf16: bool, limit: int | None = None) -> dict:
     """Given the gold passage: EM/F1 of the best span (official CMRC metric, all gold answers
     of the question) and how often no-answer wins on the trial negatives; per language."""
-    from qa.reading.training_data import load_split
-
     examples = build_examples(DATA / "trial", seed=1)
     if limit:
         examples = examples[:limit]
-    _, questions, _ = load_split(DATA / "trial")
-    gold = {}
-    for q in questions:
-        gold.setdefault(q["question"], q["answers"])
     predictions = predict(module, tokenizer, [e.question for e in examples], [e.passage for e in examples], bf16)
+    answers = gold_answers(DATA / "trial", examples)
     report: dict[str, dict[str, float]] = {}
     for language in sorted({e.language for e in examples}):
-        chosen = [(e, p) for e, p in zip(examples, predictions) if e.language == language]
-        positives = [(e, p) for e, p in chosen if e.answerable]
-        negatives = [(e, p) for e, p in chosen if not e.answerable]
-        em = [cmrc_em(p[0], gold.get(e.question, [e.passage[e.answer_start:e.answer_end]])) for e, p in positives]
-        f1 = [cmrc_f1(p[0], gold.get(e.question, [e.passage[e.answer_start:e.answer_end]])) for e, p in positives]
+        chosen = [(e, p, a) for e, p, a in zip(examples, predictions, answers) if e.language == language]
+        positives = [(e, p) for e, p, _ in chosen if e.answerable]
+        negatives = [(e, p) for e, p, _ in chosen if not e.answerable]
+        em = [cmrc_em(p[0], a) for e, p, a in chosen if e.answerable]
+        f1 = [cmrc_f1(p[0], a) for e, p, a in chosen if e.answerable]
         report[language] = {
             "positives": len(positives),
             "em": round(100 * float(np.mean(em)), 1) if em else 0.0,

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from index.documents import Document
-from index.lexical import LexicalIndex
+from index.lexical import LexicalIndex, to_traditional as traditional_text
 from index.passages import Passage, Sentence, split_document
 
 DATA = Path(__file__).resolve().parents[2] / "bench" / "data" / "cmrc2018"
@@ -113,15 +113,8 @@ def split_context(context_id: str, text: str) -> tuple[list[Sentence], list[Pass
     return split_document(document)
 
 
-@lru_cache(maxsize=1)
-def _to_traditional() -> Any:
-    from opencc import OpenCC
-
-    return OpenCC("s2t")
-
-
 def to_traditional(example: ReaderExample) -> ReaderExample:
-    convert = _to_traditional().convert
+    convert = traditional_text
     question = convert(example.question)
     if not example.answerable:
         return ReaderExample(question, convert(example.passage), -1, -1, example.kind, "zh-hant")
