@@ -2,7 +2,7 @@
 is asked against the whole corpus, scored with the same code as `qa eval`.
 
     .venv/bin/python bench/cmrc_eval.py [--split dev|trial] [--limit N] [--json]
-        [--reader trained|heuristic] [--english | --paraphrased] [--unanswerable] [--traditional]
+        [--reader trained|heuristic] [--english | --paraphrased] [--unanswerable] [--traditional [corpus]]
         [--postgresql]
 
 --english asks the project's English translations of the questions (trial only:
@@ -16,7 +16,9 @@ abstention precision, recall and F1 are measured as on the seed gold set.
 --traditional converts the corpus, the Chinese questions and their answers to traditional
 Chinese as written in Taiwan (OpenCC s2twp: characters and words, 软件 -> 軟體), the form of
 traditional-Chinese Wikipedia; the reader's training data used character conversion (s2t)
-only. Every trial answer stays a substring of its converted context.
+only. Every trial answer stays a substring of its converted context. `--traditional corpus`
+converts the corpus and the answers but keeps the questions as published: a user who writes
+simplified Chinese asking about traditional documents.
 
 --postgresql copies the cached corpus index (vectors and all, nothing embedded again) into a
 PostgreSQL started from the pgserver wheel in bench/.cache/postgresql/ and answers from that
@@ -65,7 +67,8 @@ def main() -> None:
     parser.add_argument("--english", action="store_true", help="ask the English translations (trial)")
     parser.add_argument("--paraphrased", action="store_true", help="ask the project's paraphrases (trial)")
     parser.add_argument("--unanswerable", action="store_true", help="also ask the project's unanswerable questions (trial)")
-    parser.add_argument("--traditional", action="store_true", help="convert corpus and Chinese questions to traditional Chinese (OpenCC s2twp)")
+    parser.add_argument("--traditional", nargs="?", const="all", choices=("all", "corpus"),
+                        help="convert corpus and Chinese questions (or with 'corpus' the corpus only) to traditional Chinese (OpenCC s2twp)")
     parser.add_argument("--fuse-always", action="store_true", help="keep BM25 in the fusion for English questions too")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     parser.add_argument("--postgresql", action="store_true", help="answer from a PostgreSQL copy of the index")
@@ -80,9 +83,8 @@ def main() -> None:
         background = background_context_ids()
         documents = [d for d in documents if d.id not in background]
         name = "trial-calibration"
-    convert = taiwan_traditional if args.traditional else (lambda text: text)
     if args.traditional:
-        documents = [traditional_document(d, convert) for d in documents]
+        documents = [traditional_document(d, taiwan_traditional) for d in documents]
         name += "-traditional"
     started = time.perf_counter()
     index = open_corpus_index(name, documents, args.model, settings.cache_dir, args.engine)
@@ -92,26 +94,8 @@ def main() -> None:
     reader = open_reader(replace(settings, reader=args.reader), index)
     answerer = Answerer(index, Retriever(index, query_encoder(args.model, settings.cache_dir), args.retriever, not args.fuse_always), reader)
     context_ids = {d.id for d in documents}
-    rewritten, kind = {}, "cmrc"
-    folder = DATA if args.split == "dev" else DATA / "trial"
-    if args.english:
-        rewritten, kind = load_translations(folder), "cmrc-en"
-    elif args.paraphrased:
-        rewritten, kind = load_paraphrases(folder), "cmrc-paraphrase"
-    questions = load_questions(args.split)
-    gold = [
-        GoldQuestion(q.id, rewritten[q.id] if args.english else convert(rewritten.get(q.id, q.question)),
-                     tuple(convert(a) for a in q.answers), (), True, kind, q.context_id)
-        for q in questions
-        if q.context_id in context_ids and (not rewritten or q.id in rewritten)
-    ][: args.limit]
-    if args.unanswerable:
-        context_of = {q.id: q.context_id for q in questions}
-        gold += [
-            GoldQuestion(f"{u.id}-unanswerable", u.question_en if args.english else convert(u.question), (), (), False, "unanswerable", context_of[u.id])
-            for u in load_unanswerable(folder).values()
-            if context_of[u.id] in context_ids
-        ][: args.limit]
+    kind = "cmrc-en" if args.english else "cmrc-paraphrase" if args.paraphrased else "cmrc"
+    gold = gold_set(args.split, context_ids, kind, args.traditional, args.unanswerable, args.limit)
     started = time.perf_counter()
     with progress_reporter() as progress:
         report = evaluate(answerer, gold, {d.id: d for d in documents}, top_k=args.k, progress=progress)
@@ -126,7 +110,7 @@ def main() -> None:
         "index_load_seconds": round(load_seconds, 2), "ask_seconds": round(ask_seconds, 2),
         "index_engine": manifest.engine, "retriever": args.retriever, "reader": args.reader, "fuse_always": args.fuse_always,
         "questions": {"cmrc": "original", "cmrc-en": "english (translated by the project)", "cmrc-paraphrase": "paraphrased by the project"}[kind],
-        "text": "traditional Chinese (OpenCC s2twp)" if args.traditional else "as published",
+        "text": {None: "as published", "all": "traditional Chinese (OpenCC s2twp)", "corpus": "corpus in traditional Chinese (OpenCC s2twp), questions as published"}[args.traditional],
         "store": "postgresql" if args.postgresql else "faiss directory",
         "vector_index": manifest.vector_index,
     }
@@ -136,7 +120,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     name = f"cmrc-{args.split}" + {"cmrc": "", "cmrc-en": "-english", "cmrc-paraphrase": "-paraphrased"}[kind] + (f"-limit{args.limit}" if args.limit else "") + (
         f"-{args.retriever}" if args.retriever != "hybrid" else "") + (f"-{args.reader}" if args.reader != "trained" else "") + (
-        "-fused" if args.fuse_always else "") + ("-traditional" if args.traditional else "") + ("-with-unanswerable" if args.unanswerable else "") + ("-postgresql" if args.postgresql else "")
+        "-fused" if args.fuse_always else "") + {None: "", "all": "-traditional", "corpus": "-traditional-corpus"}[args.traditional] + ("-with-unanswerable" if args.unanswerable else "") + ("-postgresql" if args.postgresql else "")
     (RESULTS / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
@@ -149,6 +133,36 @@ def main() -> None:
           f"index build {extra['index_build_seconds']:.0f} s ({extra['passages_per_second']} passages/s, "
           f"{extra['texts_per_second']} texts/s on {extra['index_engine']}); "
           f"{len(gold)} questions in {ask_seconds:.0f} s")
+
+
+def gold_set(split: str, context_ids: set[str], kind: str, traditional: str | None,
+             unanswerable: bool, limit: int | None = None) -> list[GoldQuestion]:
+    """The questions asked over the split's contexts `context_ids`: as published (kind "cmrc"),
+    the project's English translations ("cmrc-en") or paraphrases ("cmrc-paraphrase"), plus its
+    unanswerable ones. `traditional` "all" converts Chinese questions and answers with s2twp,
+    "corpus" the answers only (the questions stay as published)."""
+    unchanged = lambda text: text  # noqa: E731
+    convert = taiwan_traditional if traditional else unchanged
+    convert_question = convert if traditional == "all" else unchanged
+    folder = DATA if split == "dev" else DATA / "trial"
+    loaders = {"cmrc-en": load_translations, "cmrc-paraphrase": load_paraphrases}
+    rewritten = loaders[kind](folder) if kind in loaders else {}
+    english = kind == "cmrc-en"
+    questions = load_questions(split)
+    gold = [
+        GoldQuestion(q.id, rewritten[q.id] if english else convert_question(rewritten.get(q.id, q.question)),
+                     tuple(convert(a) for a in q.answers), (), True, kind, q.context_id)
+        for q in questions
+        if q.context_id in context_ids and (not rewritten or q.id in rewritten)
+    ][:limit]
+    if unanswerable:
+        context_of = {q.id: q.context_id for q in questions}
+        gold += [
+            GoldQuestion(f"{u.id}-unanswerable", u.question_en if english else convert_question(u.question), (), (), False, "unanswerable", context_of[u.id])
+            for u in load_unanswerable(folder).values()
+            if context_of[u.id] in context_ids
+        ][:limit]
+    return gold
 
 
 def postgresql_copy(index, name: str):

@@ -92,3 +92,24 @@ def test_a_traditional_copy_of_the_seed_gold_set_converts_only_its_chinese_quest
         if old["lang"] != "zh":
             assert new["question"] == old["question"]
     assert sum(writes_traditional(r["question"]) for r in after) > sum(writes_traditional(r["question"]) for r in before)
+
+
+def test_traditional_corpus_only_keeps_the_questions_as_published():
+    """`--traditional corpus` asks simplified questions over a traditional corpus: the answers
+    follow the corpus into traditional characters, the questions do not."""
+    import sys
+
+    sys.path.insert(0, str(DATA.parents[1]))
+    from cmrc import load_contexts, taiwan_traditional
+    from cmrc_eval import gold_set
+
+    contexts = {d.id for d in load_contexts("trial")}
+    published = gold_set("trial", contexts, "cmrc", None, True)
+    corpus_only = gold_set("trial", contexts, "cmrc", "corpus", True)
+    converted = gold_set("trial", contexts, "cmrc", "all", True)
+    assert [g.id for g in published] == [g.id for g in corpus_only] == [g.id for g in converted]
+    assert any(not g.answerable for g in published)
+    assert [g.question for g in corpus_only] == [g.question for g in published]
+    assert [g.answers for g in corpus_only] == [g.answers for g in converted]
+    assert [g.question for g in converted] == [taiwan_traditional(g.question) for g in published]
+    assert sum(g.question != c.question for g, c in zip(published, converted)) > len(published) // 2
