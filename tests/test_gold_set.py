@@ -143,3 +143,22 @@ def test_english_questions_are_english(records):
             assert not CJK.search(rec["question"]), f"{rec['id']}: CJK in English question"
         else:
             assert CJK.search(rec["question"]), f"{rec['id']}: zh question without CJK"
+
+
+@pytest.mark.parametrize("gold_path", ["tests/data/structured/structured.gold.jsonl", "tests/data/english/english.gold.jsonl"])
+def test_every_answer_and_evidence_of_the_other_gold_sets_is_in_its_converted_document(gold_path, monkeypatch):
+    """The model-tier sets over Markdown, HTML and English documents: their answers must be
+    spans of the text the bot reads (after Markdown and HTML conversion), or a miss would be
+    the gold's fault."""
+    from index.documents import load_documents
+    from qa.gold import load_gold
+
+    monkeypatch.chdir(REPO)  # documents are named relative to the repository
+    questions = load_gold(REPO / gold_path)
+    documents = {d.id: d for d in load_documents(sorted({REPO / q.doc for q in questions}), 10**7)}
+    assert any(not q.answerable for q in questions) and any(q.answerable for q in questions)
+    for q in questions:
+        text = documents[q.doc].text
+        assert q.answerable == bool(q.answers), q.id
+        assert all(a in text for a in q.answers), q.id
+        assert all(e in text for e in q.evidence), q.id
