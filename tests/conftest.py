@@ -55,6 +55,19 @@ def make_answerer(index, policy=None, retriever: str = "hybrid", encoder=None, r
     return Answerer(index, Retriever(index, encoder or FakeEncoder(), retriever), reader or HeuristicReader(index, policy))
 
 
+def evaluate_gold_set(gold_path: Path, cache_dir: Path):
+    """The shipped model and reader over the documents a gold set names (relative to the
+    repository, the working directory), and its report: (answerer, documents, report)."""
+    from qa.evaluate import evaluate
+    from qa.factory import open_evaluation
+    from qa.gold import load_gold
+    from qa.settings import Settings
+
+    questions = load_gold(gold_path)
+    answerer, documents = open_evaluation(Settings.from_env(cache_dir=cache_dir), sorted({REPO / q.doc for q in questions}))
+    return answerer, documents, evaluate(answerer, questions, documents)
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path_factory, monkeypatch):
     """Point the index and model cache away from the user's directories."""

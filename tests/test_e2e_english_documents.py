@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import REPO
-from qa.evaluate import evaluate
-from qa.factory import open_evaluation
-from qa.gold import load_gold
-from qa.settings import Settings
+from conftest import REPO, evaluate_gold_set
 
 pytestmark = pytest.mark.model
 GOLD = REPO / "tests" / "data" / "english" / "english.gold.jsonl"
@@ -19,11 +15,7 @@ GOLD = REPO / "tests" / "data" / "english" / "english.gold.jsonl"
 
 def test_english_documents_are_read_with_exact_spans_and_abstention(model_cache_dir, monkeypatch):
     monkeypatch.chdir(REPO)  # the gold file names its documents relative to the repository
-    questions = load_gold(GOLD)
-    answerer, documents = open_evaluation(
-        Settings.from_env(cache_dir=model_cache_dir), sorted({REPO / q.doc for q in questions})
-    )
-    report = evaluate(answerer, questions, documents)
+    answerer, documents, report = evaluate_gold_set(GOLD, model_cache_dir)
     overall, kinds = report.overall, report.by_kind
     # Measured with the shipped stage 9 reader (2026-12-08): hit 0.885 (23 of 26), EM / F1
     # 42.3 / 73.5, abstention F1 0.800 with all 6 unanswerable questions abstained on;

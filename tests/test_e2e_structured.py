@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, evaluate_gold_set
 from index.sections import HEADINGS
-from qa.evaluate import evaluate
-from qa.factory import open_evaluation
 from qa.gold import load_gold
-from qa.settings import Settings
 
 pytestmark = pytest.mark.model
 GOLD = REPO / "tests" / "data" / "structured" / "structured.gold.jsonl"
@@ -18,11 +15,7 @@ GOLD = REPO / "tests" / "data" / "structured" / "structured.gold.jsonl"
 
 def test_structured_documents_are_answered_from_their_content(model_cache_dir, monkeypatch):
     monkeypatch.chdir(REPO)  # the gold file names its documents relative to the repository
-    questions = load_gold(GOLD)
-    answerer, documents = open_evaluation(
-        Settings.from_env(cache_dir=model_cache_dir), sorted({REPO / q.doc for q in questions})
-    )
-    report = evaluate(answerer, questions, documents)
+    answerer, documents, report = evaluate_gold_set(GOLD, model_cache_dir)
     overall = report.overall
     # Measured 0.667 (14 of 21) / 0.800 / R@1 0.952 with the shipped stage 9 reader and the
     # English calibration refitted for pinyin names (2026-12-06). Its 2026-12-05 calibration
@@ -38,6 +31,6 @@ def test_structured_documents_are_answered_from_their_content(model_cache_dir, m
         document.text[block.start : block.end]
         for document in documents.values() for block in document.blocks if block.kind in (*HEADINGS, "thead")
     }
-    for question in questions:
+    for question in load_gold(GOLD):
         answer = answerer.ask(question.question)
         assert not any(c.text in structure for c in answer.citations), (question.question, answer.answer)
