@@ -56,8 +56,8 @@ def _s2twp():
     return OpenCC("s2twp")
 
 
-def traditional_document(document: Document, convert=taiwan_traditional) -> Document:
-    text = convert(document.text)
+def traditional_document(document: Document) -> Document:
+    text = taiwan_traditional(document.text)
     return replace(document, text=text, sha256=hashlib.sha256(text.encode()).hexdigest())
 
 

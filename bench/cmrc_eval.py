@@ -84,7 +84,7 @@ def main() -> None:
         documents = [d for d in documents if d.id not in background]
         name = "trial-calibration"
     if args.traditional:
-        documents = [traditional_document(d, taiwan_traditional) for d in documents]
+        documents = [traditional_document(d) for d in documents]
         name += "-traditional"
     started = time.perf_counter()
     index = open_corpus_index(name, documents, args.model, settings.cache_dir, args.engine)

@@ -68,7 +68,7 @@ def test_traditional_trial_corpus_keeps_every_gold_answer_in_its_context():
     from cmrc import load_contexts, load_questions, taiwan_traditional, traditional_document
 
     convert = taiwan_traditional
-    contexts = {d.id: traditional_document(d, convert) for d in load_contexts("trial")}
+    contexts = {d.id: traditional_document(d) for d in load_contexts("trial")}
     assert all(d.sha256 == hashlib.sha256(d.text.encode()).hexdigest() for d in contexts.values())
     assert convert("软件的内存") == "軟體的記憶體"
     missing = [q.id for q in load_questions("trial") if not any(convert(a) in contexts[q.context_id].text for a in q.answers)]
